@@ -1,0 +1,228 @@
+"""Experiment configuration: dataclass defaults in code, YAML presets holding only differences, dotted overrides.
+
+Usage::
+
+    cfg = load_config("market", overrides=["train.batch_size=8", "model.ngf=32"])
+    cfg.model.image_size  # (128, 64)
+
+Only top-level networks and the training loop read these objects; blocks take plain integers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posestylizer.errors import ConfigError
+
+PRESETS = ("market", "fashion", "synthetic")
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator architecture (reference §3, §4)."""
+
+    image_size: tuple[int, int] = (128, 64)  # (H, W) of images and pose maps
+    n_blocks: int = 4  # encoder/decoder blocks (the reference's G_n_downsampling)
+    ngf: int = 64  # generator base width (channels of the first/last layers)
+    ndf: int = 64  # discriminator base width
+    max_channels: int = 512
+    pose_channels: int = 18
+    norm: str = "batch"  # "batch" or "instance" (generator and both discriminators)
+    dropout: float = 0.5  # generator dropout after every APS block in training (reference: market only); 0 = off
+    adanorm: str = "adapn"  # "adapn" (per-cell style, paper Eq. 8) or "adain" (one style per map, Eq. 7 ablation)
+    d_dropout: bool = True  # dropout(0.5) inside the discriminators' residual blocks (reference)
+
+
+@dataclass
+class DataConfig:
+    """Where the PATN-layout dataset lives and how samples are made (reference §1)."""
+
+    root: str = ""
+    layout: str = "market"  # file-name preset of the annotation/pair CSVs: "market" or "fashion"
+    heatmap_sigma: float = 6.0  # Gaussian sigma of the pose maps in pixels (market 6, fashion 12)
+    use_precomputed_heatmaps: bool = False  # read <phase>K/<name>.npy instead of rendering
+    flip: bool = False  # horizontal flip augmentation (off in both paper presets)
+    num_workers: int = 2
+
+
+@dataclass
+class LossConfig:
+    """Objective of reference §5: GAN + L1 + perceptual L1 on VGG19 relu1_2."""
+
+    gan_mode: str = "bce"  # "bce" (sigmoid D output, market) or "lsgan" (fashion)
+    lambda_gan: float = 5.0
+    lambda_l1: float = 10.0
+    lambda_perceptual: float = 10.0
+    perceptual: bool = True  # False drops the VGG term (the offline demo does, and says so)
+    vgg_weights: str = ""  # local VGG19 state-dict file; empty = torchvision's ImageNet weights
+    pool_size: int = 50  # fake-pair image pool per discriminator (0 = off)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and run bookkeeping."""
+
+    batch_size: int = 192
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    epochs: int = 400  # epochs at constant lr (reference niter)
+    epochs_decay: int = 400  # epochs of linear decay to 0 (reference niter_decay)
+    epoch_length: int = 4000  # random pairs per epoch (reference: hard-coded 4000)
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    precision: str = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA)
+    channels_last: bool = False
+    compile: bool = False
+    sync_batchnorm: bool = False
+    deterministic: bool = False
+    log_every: int = 10  # iterations between scalar logs
+    sample_every: int = 1  # epochs between sample grids
+    checkpoint_every: int = 1  # epochs between checkpoints
+    keep_last: int = 3  # checkpoints kept (latest always kept)
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    preset: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Convert a YAML/JSON value to the annotated field type, or raise ConfigError naming ``where``."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} does not fit {tp}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def _set(obj: Any, dotted: str, value: Any, where: str) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        if not dataclasses.is_dataclass(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
+            raise ConfigError(f"{where}: unknown config key '{dotted}'")
+        obj = getattr(obj, part)
+    fields = {f.name: f for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else {}
+    if leaf not in fields:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"{where}: unknown config key '{dotted}' (known here: {known})")
+    hints = typing.get_type_hints(type(obj))
+    if dataclasses.is_dataclass(hints[leaf]):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: '{dotted}' is a section; give a mapping")
+        for k, v in value.items():
+            _set(getattr(obj, leaf), str(k), v, f"{where} [{dotted}]")
+        return
+    setattr(obj, leaf, _coerce(value, hints[leaf], f"{where}: {dotted}"))
+
+
+def merge_dict(cfg: ExperimentConfig, values: dict[str, Any], where: str) -> ExperimentConfig:
+    """Apply a nested mapping (as read from YAML) onto ``cfg`` in place, type-checking every value."""
+    for key, value in values.items():
+        _set(cfg, key, value, where)
+    return cfg
+
+
+def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
+    """Apply ``key.sub=value`` strings; values are parsed as YAML scalars/lists and type-checked."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}': expected key=value, e.g. train.batch_size=8")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override '{item}': cannot parse value ({err.problem})") from None
+        _set(cfg, key.strip(), value, f"override '{item}'")
+    return cfg
+
+
+def _preset_text(name: str) -> str:
+    try:
+        return resources.files("posestylizer.configs").joinpath(f"{name}.yaml").read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}") from None
+
+
+def load_config(
+    preset: str | None = None, path: str | Path | None = None, overrides: list[str] | None = None
+) -> ExperimentConfig:
+    """Defaults ← preset YAML ← user YAML file ← dotted overrides."""
+    cfg = ExperimentConfig()
+    if preset:
+        data = yaml.safe_load(_preset_text(preset)) or {}
+        merge_dict(cfg, data, f"preset {preset}")
+        cfg.preset = preset
+        if cfg.name == "experiment":
+            cfg.name = preset
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{p}: not valid YAML ({err})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: expected a mapping of config sections")
+        merge_dict(cfg, data, str(p))
+    apply_overrides(cfg, overrides or [])
+    return cfg
+
+
+def model_config_from_dict(values: dict[str, Any], where: str = "config") -> ModelConfig:
+    """Build a ModelConfig from a JSON/YAML mapping (e.g. a checkpoint's config.json), type-checked."""
+    cfg = ExperimentConfig()
+    merge_dict(cfg, {"model": values}, where)
+    return cfg.model
+
+
+def model_config_to_json(cfg: ModelConfig) -> str:
+    return json.dumps(dataclasses.asdict(cfg), indent=2)

@@ -1,0 +1,1 @@
+"""YAML presets (only the differences from the dataclass defaults in posestylizer.config)."""

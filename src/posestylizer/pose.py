@@ -1,0 +1,144 @@
+"""Keypoints in the OpenPose COCO-18 order, pose heatmaps, foreground masks and skeleton drawing.
+
+Conventions (reference §1.5, §1.6, §2): keypoints are an (18, 2) integer array of (y, x) = (row, col) pixels;
+a point is missing when y or x equals -1. Heatmaps are float32 (18, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+MISSING = -1
+NUM_KEYPOINTS = 18
+KEYPOINT_NAMES = (
+    "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
+    "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear",
+)  # fmt: skip
+# Mirror image of each index (left <-> right), for flipping keypoints.
+FLIP_INDEX = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
+
+# Limbs drawn in pose panels (reference §1.5).
+SKELETON = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
+    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17),
+)  # fmt: skip
+# Limbs whose thickened segments make the evaluation mask (reference §2); differs from SKELETON in the last five.
+MASK_LIMBS = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
+    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (1, 16), (1, 17), (8, 11), (11, 5), (8, 2), (16, 17),
+)  # fmt: skip
+# Joint colours of the pose panels: red -> yellow -> green -> cyan -> blue -> magenta in steps of 85.
+JOINT_COLORS = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
+    (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
+    (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)  # fmt: skip
+
+
+def present(keypoints: np.ndarray) -> np.ndarray:
+    """Boolean (18,) mask of keypoints that are not missing (neither coordinate is -1)."""
+    kp = np.asarray(keypoints)
+    return (kp[:, 0] != MISSING) & (kp[:, 1] != MISSING)
+
+
+def heatmaps(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> np.ndarray:
+    """Render Gaussian pose maps exactly as the reference's precomputed ``.npy`` files (§1.6).
+
+    Args:
+        keypoints: (18, 2) (y, x) pixel coordinates, -1 = missing. Points outside the image are kept (their tail shows).
+        size: (H, W) of the map.
+        sigma: Gaussian standard deviation in pixels (6 for market, 12 for fashion).
+
+    Returns:
+        float32 array (18, H, W) in [0, 1]; 1.0 at an integer keypoint, all zeros for a missing one.
+    """
+    kp = np.asarray(keypoints, dtype=np.float64).reshape(-1, 2)
+    h, w = size
+    rows = np.arange(h, dtype=np.float64)
+    cols = np.arange(w, dtype=np.float64)
+    # exp(-(dy^2 + dx^2) / 2s^2) factorises into a row and a column profile; computing in float64 and casting once
+    # matches the reference's float64 evaluation to the last float32 bit in practice (<= 6e-8).
+    gy = np.exp(-((rows[None, :] - kp[:, :1]) ** 2) / (2 * sigma**2))  # (18, H)
+    gx = np.exp(-((cols[None, :] - kp[:, 1:]) ** 2) / (2 * sigma**2))  # (18, W)
+    maps = (gy[:, :, None] * gx[:, None, :]).astype(np.float32)
+    maps[~present(kp)] = 0.0
+    return maps
+
+
+def heatmaps_tensor(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> torch.Tensor:
+    """:func:`heatmaps` as a float32 tensor (18, H, W)."""
+    return torch.from_numpy(heatmaps(keypoints, size, sigma))
+
+
+def keypoints_from_heatmaps(maps: np.ndarray, threshold: float = 0.1) -> np.ndarray:
+    """Recover (18, 2) (y, x) keypoints from (18, H, W) maps by per-channel arg-max; -1 below ``threshold``."""
+    maps = np.asarray(maps)
+    c, h, w = maps.shape
+    flat = maps.reshape(c, -1)
+    idx = flat.argmax(axis=1)
+    kp = np.stack([idx // w, idx % w], axis=1).astype(np.int64)
+    kp[flat.max(axis=1) <= threshold] = MISSING
+    return kp
+
+
+def pose_mask(keypoints: np.ndarray, size: tuple[int, int], radius: int = 4) -> np.ndarray:
+    """Foreground mask of a pose, as the evaluation's mask-SSIM/mask-L1/mask-IS use (reference §2).
+
+    Thick limbs (4-corner polygons of half-width ``radius`` around each present limb) plus a disk of ``radius`` at each
+    present joint, then a 5x5 morphological closing.
+
+    Args:
+        keypoints: (18, 2) (y, x), -1 = missing.
+        size: (H, W) of the mask.
+
+    Returns:
+        bool array (H, W).
+    """
+    from skimage.draw import disk, polygon
+    from skimage.morphology import dilation, erosion
+
+    kp = np.asarray(keypoints, dtype=np.float64)
+    ok = present(kp)
+    mask = np.zeros(size, dtype=bool)
+    for a, b in MASK_LIMBS:
+        if not (ok[a] and ok[b]):
+            continue
+        d = kp[a] - kp[b]
+        length = np.hypot(d[0], d[1])
+        if length == 0:  # coincident ends: the reference divides by zero here; the joint disks cover the point
+            continue
+        normal = radius * np.array([-d[1], d[0]]) / length
+        corners = np.stack([kp[a] + normal, kp[a] - normal, kp[b] - normal, kp[b] + normal])
+        rr, cc = polygon(corners[:, 0], corners[:, 1], shape=size)
+        mask[rr, cc] = True
+    for y, x in kp[ok]:
+        rr, cc = disk((y, x), radius, shape=size)
+        mask[rr, cc] = True
+    footprint = np.ones((5, 5), dtype=bool)
+    return erosion(dilation(mask, footprint), footprint)
+
+
+def draw_pose(keypoints: np.ndarray, size: tuple[int, int], radius: int = 2) -> np.ndarray:
+    """Draw a pose panel like the reference's visualisations (§1.5): grey anti-aliased limbs, coloured joints.
+
+    Returns:
+        uint8 array (H, W, 3) on black.
+    """
+    from skimage.draw import disk, line_aa
+
+    kp = np.asarray(keypoints).astype(np.int64)
+    ok = present(kp)
+    h, w = size
+    canvas = np.zeros((h, w, 3), dtype=np.float64)
+    for a, b in SKELETON:
+        if not (ok[a] and ok[b]):
+            continue
+        rr, cc, val = line_aa(kp[a, 0], kp[a, 1], kp[b, 0], kp[b, 1])
+        inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+        rr, cc, val = rr[inside], cc[inside], val[inside]
+        canvas[rr, cc] = np.maximum(canvas[rr, cc], val[:, None] * 255)
+    for i in np.flatnonzero(ok):
+        rr, cc = disk((kp[i, 0], kp[i, 1]), radius, shape=size)
+        canvas[rr, cc] = JOINT_COLORS[i]
+    return canvas.astype(np.uint8)
