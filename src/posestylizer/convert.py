@@ -1,0 +1,146 @@
+"""Read the authors' generator checkpoints (``latest_netG.pth``) and map them onto :class:`Generator`.
+
+Reference key names (§3.9, with an optional ``module.`` prefix from DataParallel runs) are translated to ours by the
+table below; the architecture is inferred from tensor shapes, the image size from a preset. Every mismatch is one
+:class:`CheckpointError` listing missing, unexpected and wrongly shaped keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import re
+import zipfile
+from pathlib import Path
+
+import torch
+
+from posestylizer.config import ExperimentConfig, ModelConfig, load_config
+from posestylizer.errors import CheckpointError
+
+# (reference pattern, our name); applied to keys without the "module." / "model." prefixes.
+_KEY_RULES: tuple[tuple[str, str], ...] = (
+    (r"psf_down\.1\.", "encoder.image_stem.conv."),
+    (r"psf_down\.2\.", "encoder.image_stem.norm."),
+    (r"bps_down\.1\.", "encoder.pose_stem.conv."),
+    (r"bps_down\.2\.", "encoder.pose_stem.norm."),
+    (r"down_blocks\.(\d+)\.conv_block_down_stream1\.0\.", r"encoder.blocks.\1.image_down.conv."),
+    (r"down_blocks\.(\d+)\.conv_block_down_stream1\.1\.", r"encoder.blocks.\1.image_down.norm."),
+    (r"down_blocks\.(\d+)\.conv_block_stream1\.1\.", r"encoder.blocks.\1.image_conv.conv."),
+    (r"down_blocks\.(\d+)\.conv_block_stream1\.2\.", r"encoder.blocks.\1.image_conv.norm."),
+    (r"down_blocks\.(\d+)\.conv_block_down_stream2\.0\.", r"encoder.blocks.\1.pose_down.conv."),
+    (r"down_blocks\.(\d+)\.conv_block_down_stream2\.1\.", r"encoder.blocks.\1.pose_down.norm."),
+    (r"down_blocks\.(\d+)\.conv_block_stream2\.1\.", r"encoder.blocks.\1.pose_conv.conv."),
+    (r"up_blocks_fg\.(\d+)\.image_up_sample\.", r"decoder.fg_blocks.\1.up."),
+    (r"up_blocks_fg\.(\d+)\.patchnorm1\.fc\.", r"decoder.fg_blocks.\1.norm1.style."),
+    (r"up_blocks_fg\.(\d+)\.patchnorm2\.fc\.", r"decoder.fg_blocks.\1.norm2.style."),
+    (r"up_blocks_fg\.(\d+)\.conv1\.", r"decoder.fg_blocks.\1.conv."),
+    (r"up_blocks_fg\.(\d+)\.att\.", r"decoder.fg_blocks.\1.attention."),
+    # Full-image blocks: (ConvTranspose, norm) at layer.0/.1, except the last block (pad, conv7, norm) at .1/.2.
+    (r"up_blocks_full\.(\d+)\.layer\.0\.", r"decoder.full_blocks.\1.conv."),
+    (r"up_blocks_full\.(\d+)\.layer\.1\.", r"decoder.full_blocks.\1.{layer1}."),
+    (r"up_blocks_full\.(\d+)\.layer\.2\.", r"decoder.full_blocks.\1.norm."),
+    (r"out_node_full\.1\.", "decoder.to_rgb.conv."),
+)
+_COMPILED = tuple((re.compile(pattern), repl) for pattern, repl in _KEY_RULES)
+
+
+def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop DataParallel's ``module.`` and the wrapper's ``model.`` prefixes (quirk 11)."""
+    out = {}
+    for key, value in state.items():
+        for prefix in ("module.", "model."):
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+        out[key] = value
+    return out
+
+
+def reference_to_native(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename reference generator keys to ours; keys no rule matches are kept as they are (reported later)."""
+    state = strip_prefixes(state)
+    # A full-image block with a layer.0 entry is a transposed-conv block (layer.1 = norm); otherwise layer.1 is the conv.
+    deconv_blocks = {m.group(1) for k in state if (m := re.match(r"up_blocks_full\.(\d+)\.layer\.0\.", k))}
+    out = {}
+    for key, value in state.items():
+        new = key
+        for pattern, repl in _COMPILED:
+            match = pattern.match(key)
+            if match:
+                layer1 = "norm" if match.groups() and match.group(1) in deconv_blocks else "conv"
+                new = pattern.sub(repl, key, count=1).replace("{layer1}", layer1)
+                break
+        out[new] = value
+    return out
+
+
+def read_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a state dict from a ``.pth`` file safely (``weights_only=True``).
+
+    Accepts a bare state dict or a dict holding one under ``state_dict`` (as our fixtures and many trainers do).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found (nothing is trained from scratch silently; check the path)")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; give the authors' .pth file (e.g. latest_netG.pth)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path}: refused to unpickle non-tensor objects (weights_only=True): {str(err).splitlines()[0]}"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {first}") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict of tensors")
+    return obj
+
+
+def infer_model_config(
+    state: dict[str, torch.Tensor], preset: str | None = None, image_size: tuple[int, int] | None = None
+) -> ModelConfig:
+    """Architecture from native-named tensor shapes; image size and dropout from ``preset`` (or by the norm kind:
+    BatchNorm -> market, InstanceNorm -> fashion, the only combinations the authors released)."""
+    stem = state.get("encoder.image_stem.conv.weight")
+    if stem is None or stem.dim() != 4:
+        sample = ", ".join(list(state)[:3])
+        raise CheckpointError(f"not an APS generator state dict (no psf_down/image stem conv; keys start {sample})")
+    n_blocks = len({k.split(".")[2] for k in state if k.startswith("encoder.blocks.")})
+    norm = "batch" if "encoder.image_stem.norm.weight" in state else "instance"
+    base: ExperimentConfig = load_config(preset or ("market" if norm == "batch" else "fashion"))
+    cfg = dataclasses.replace(
+        base.model,
+        ngf=int(stem.shape[0]),
+        n_blocks=n_blocks,
+        norm=norm,
+        pose_channels=int(state["encoder.pose_stem.conv.weight"].shape[1]),
+    )
+    bottleneck = state.get(f"encoder.blocks.{n_blocks - 1}.image_down.conv.weight")
+    if bottleneck is not None and bottleneck.shape[0] < cfg.ngf * 2**n_blocks:
+        cfg.max_channels = int(bottleneck.shape[0])
+    if image_size is not None:
+        cfg.image_size = tuple(image_size)
+    return cfg
+
+
+def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Raise one CheckpointError listing missing, unexpected and wrongly shaped keys (first 8 of each)."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shaped = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or shaped:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shaped)):
+            if items:
+                more = f" (+{len(items) - 8} more)" if len(items) > 8 else ""
+                parts.append(f"{label} {len(items)}: " + "; ".join(items[:8]) + more)
+        raise CheckpointError(f"{source}: does not match the APS generator: " + " | ".join(parts))
