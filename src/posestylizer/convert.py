@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import re
-import zipfile
 from pathlib import Path
 
 import torch
@@ -74,6 +73,37 @@ def reference_to_native(state: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
     return out
 
 
+_D_RULES: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"1\.", "stem.conv."),
+        (r"2\.", "stem.norm."),
+        (r"4\.", "down.0.conv."),
+        (r"5\.", "down.0.norm."),
+        (r"7\.", "down.1.conv."),
+        (r"8\.", "down.1.norm."),
+        (r"1([0-2])\.conv_block\.1\.", r"blocks.\1.block1.conv."),
+        (r"1([0-2])\.conv_block\.2\.", r"blocks.\1.block1.norm."),
+        (r"1([0-2])\.conv_block\.6\.", r"blocks.\1.block2.conv."),
+        (r"1([0-2])\.conv_block\.7\.", r"blocks.\1.block2.norm."),
+    )
+)
+
+
+def reference_discriminator_to_native(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename reference ``ResnetDiscriminator`` keys (``model.<index>...``, §4) to ours (for fine-tuning from the
+    authors' netD_PB/netD_PP files)."""
+    out = {}
+    for key, value in strip_prefixes(state).items():
+        new = key
+        for pattern, repl in _D_RULES:
+            if pattern.match(key):
+                new = pattern.sub(repl, key, count=1)
+                break
+        out[new] = value
+    return out
+
+
 def read_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict from a ``.pth`` file safely (``weights_only=True``).
 
@@ -90,7 +120,7 @@ def read_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path}: refused to unpickle non-tensor objects (weights_only=True): {str(err).splitlines()[0]}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - torch.load raises many types on foreign bytes (IndexError on text)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {first}") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):

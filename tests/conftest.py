@@ -1,0 +1,23 @@
+"""Shared test helpers: where the reference fixtures live (``../shared`` beside the repository root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "fixtures" / "reference"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    assert REFERENCE.is_dir(), f"reference fixtures not found at {REFERENCE} (shared/ must sit beside the repo)"
+    return REFERENCE
