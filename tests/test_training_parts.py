@@ -1,0 +1,106 @@
+"""Training building blocks: LR schedule values, image pool, sampler split, atomic checkpoints, RNG state."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from posestylizer.training.distributed import EpochSampler
+from posestylizer.training.pool import ImagePool
+from posestylizer.training.schedule import epoch_factor, make_scheduler
+from posestylizer.training.state import CheckpointDir, load_state, rng_state, save_atomic, set_rng_state
+
+
+def test_schedule_matches_reference_values():
+    assert all(epoch_factor(e, 400, 400) == 1.0 for e in range(1, 400))
+    assert epoch_factor(400, 400, 400) == pytest.approx(0.99751, abs=5e-6)
+    assert epoch_factor(600, 400, 400) == pytest.approx(0.49875, abs=5e-6)
+    assert epoch_factor(799, 400, 400) == pytest.approx(0.00249, abs=5e-6)
+    assert epoch_factor(800, 400, 400) == 0.0
+
+
+def test_scheduler_steps_once_per_epoch_and_state_is_weights_only(tmp_path):
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4, betas=(0.5, 0.999))
+    sched = make_scheduler(opt, 400, 400)
+    lrs = []
+    for _ in range(800):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[398] == pytest.approx(2e-4) and lrs[399] == pytest.approx(2e-4 * 400 / 401)
+    assert lrs[599] == pytest.approx(2e-4 * 200 / 401) and lrs[799] == 0.0
+    torch.save(sched.state_dict(), tmp_path / "s.pt")
+    sched2 = make_scheduler(torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4), 400, 400)
+    sched2.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    assert sched2.last_epoch == 800
+
+
+def test_pool_identity_fill_and_replay():
+    batch = torch.arange(4.0).view(4, 1, 1, 1)
+    assert torch.equal(ImagePool(0).query(batch), batch)
+    pool = ImagePool(4, seed=1)
+    assert torch.equal(pool.query(batch), batch) and len(pool) == 4
+    seen = torch.cat([pool.query(torch.full((4, 1, 1, 1), 10.0 + i)) for i in range(20)]).flatten()
+    old, new = (seen < 10).sum().item(), (seen >= 10).sum().item()
+    assert old > 0 and new > 0 and len(pool) == 4  # about half the returns are replays
+
+
+def test_pool_state_roundtrip_replays_exactly(tmp_path):
+    pool = ImagePool(3, seed=5)
+    for i in range(3):
+        pool.query(torch.randn(2, 2, 4, 4))
+    torch.save(pool.state_dict(), tmp_path / "pool.pt")
+    after = [pool.query(torch.full((2, 2, 4, 4), float(i))) for i in range(5)]
+    restored = ImagePool(3, seed=999)
+    restored.load_state_dict(torch.load(tmp_path / "pool.pt", weights_only=True))
+    again = [restored.query(torch.full((2, 2, 4, 4), float(i))) for i in range(5)]
+    assert all(torch.equal(a, b) for a, b in zip(after, again))
+
+
+def test_sampler_rank_batches_compose_the_single_process_batch():
+    single = list(EpochSampler(100, 10, seed=3))
+    ranks = [list(EpochSampler(100, 10, seed=3, rank=r, world_size=2)) for r in range(2)]
+    for i in range(0, 10, 4):  # global batch 4 = two per-rank batches of 2
+        assert sorted(single[i : i + 4]) == sorted(ranks[0][i // 2 : i // 2 + 2] + ranks[1][i // 2 : i // 2 + 2])
+    s = EpochSampler(100, 9, seed=3, world_size=2)
+    assert len(s) == 5  # padded to a multiple of the world size
+    s.set_epoch(1)
+    e1 = list(s)
+    s.set_epoch(1, skip=2)
+    assert list(s) == e1[2:] and len(s) == 3
+    full = EpochSampler(7, 0, seed=0)
+    assert sorted(full) == list(range(7))  # length 0: one shuffled pass
+
+
+def test_save_atomic_never_leaves_a_half_written_file(tmp_path, monkeypatch):
+    target = tmp_path / "state.pt"
+    save_atomic({"format": "posestylizer-train-state", "v": torch.ones(2)}, target)
+
+    def broken_save(obj, fh):
+        fh.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_atomic({"format": "posestylizer-train-state", "v": torch.zeros(2)}, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["state.pt"]  # no temporary left behind
+    assert torch.equal(load_state(target)["v"], torch.ones(2))  # the previous checkpoint is intact
+
+
+def test_checkpoint_dir_keeps_last_n(tmp_path):
+    ckpts = CheckpointDir(tmp_path / "checkpoints", keep_last=2)
+    for step in (10, 20, 30):
+        ckpts.save({"format": "posestylizer-train-state", "step": step}, step)
+    assert [p.name for p in ckpts.files()] == ["state-00000020.pt", "state-00000030.pt"]
+    assert load_state(ckpts.latest())["step"] == 30
+
+
+def test_rng_state_roundtrip_through_weights_only_file(tmp_path):
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    save_atomic({"rng": rng_state()}, tmp_path / "rng.pt")
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    set_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True)["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
