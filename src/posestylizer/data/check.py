@@ -1,0 +1,169 @@
+"""Dataset validation: every problem of a PATN-layout dataset, each with its file and line.
+
+``posestylizer data check ROOT`` prints the report (exit 0 when clean, 2 otherwise); :class:`PairDataset` runs the
+same checks before training or evaluation starts and refuses a broken dataset with the report.
+
+Checked: annotation and pair CSV syntax (header, ``:``/``,`` fields, JSON lists of 18 integers, NaN, duplicates);
+keypoints inside the image; every annotated image present, readable, fully decodable (truncation) and of the layout's
+size; every pair name annotated; no person id in both train and test.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from posestylizer.data.formats import (
+    AnnotationRow,
+    Problem,
+    parse_annotations,
+    parse_pairs,
+    raise_problems,
+    validate_keypoints,
+)
+from posestylizer.data.layouts import PHASES, Layout, get_layout
+
+
+@dataclass
+class CheckReport:
+    """Outcome of :func:`check_dataset`: the problems found and what was counted."""
+
+    root: Path
+    layout: Layout
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 2
+
+    def summary(self) -> str:
+        counted = ", ".join(f"{v} {k}" for k, v in self.counts.items())
+        h, w = self.layout.image_size
+        head = f"{self.root} (layout {self.layout.name}, {h}x{w})"
+        if self.ok:
+            return f"{head}: OK ({counted})"
+        return f"{head}: {len(self.problems)} problem(s) ({counted})"
+
+    def __str__(self) -> str:
+        return "\n".join([*(str(p) for p in self.problems), self.summary()])
+
+    def raise_if_failed(self, limit: int = 20) -> None:
+        """Raise DataError listing the problems (the first ``limit``) when the dataset is not clean."""
+        raise_problems(self.problems, f"dataset {self.root} is not usable", limit=limit)
+
+
+def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True) -> str:
+    """Empty string when ``path`` is a readable image of ``size`` (H, W), else what is wrong with it."""
+    try:
+        with Image.open(path) as img:
+            if size is not None and (img.height, img.width) != tuple(size):
+                return f"image is {img.height}x{img.width}, the layout expects {size[0]}x{size[1]} (H x W)"
+            if decode:
+                img.load()  # a truncated file fails only when its pixels are decoded
+    except FileNotFoundError:
+        return "image not found"
+    except (OSError, SyntaxError, ValueError) as err:
+        return f"unreadable or truncated image ({err}); replace the file"
+    return ""
+
+
+def _check_images(
+    rows: list[AnnotationRow], image_dir: Path, layout: Layout, annotation: Path, decode: bool, progress: bool, desc: str
+) -> list[Problem]:
+    paths = [image_dir / r.name for r in rows]
+    size = tuple(layout.image_size)
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:  # PIL decodes without the GIL
+        results = pool.map(lambda p: image_problem(p, size, decode), paths, chunksize=64)
+        if progress:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(paths), desc=desc, unit="img", leave=False)
+        messages = list(results)
+    return [Problem(annotation, r.line, f"{r.name}: {msg} ({p})") for r, p, msg in zip(rows, paths, messages) if msg]
+
+
+def check_dataset(
+    root: str | Path,
+    layout: str | Layout = "market",
+    *,
+    phases: tuple[str, ...] = PHASES,
+    decode: bool = True,
+    progress: bool = True,
+) -> CheckReport:
+    """Validate the ``phases`` of a PATN-layout dataset and return every problem found.
+
+    Args:
+        root: dataset folder.
+        layout: file-name preset or :class:`Layout` (its image size is the size every image must have).
+        phases: which phases to check; the train/test identity overlap is checked whenever both annotation
+            files exist.
+        decode: decode every image fully (finds truncated files; otherwise only headers are read).
+        progress: show a progress bar while images are checked.
+    """
+    root = Path(root)
+    layout = get_layout(layout)
+    report = CheckReport(root, layout)
+    if not root.is_dir():
+        report.problems.append(Problem(root, None, "dataset folder not found"))
+        return report
+    annotations: dict[str, list[AnnotationRow]] = {}
+    for phase in PHASES:
+        path = layout.annotation_path(root, phase)
+        if phase not in phases and not path.exists():
+            continue
+        rows, problems = parse_annotations(path)
+        annotations[phase] = rows
+        if phase not in phases:
+            continue  # read only for the identity check
+        report.problems += problems
+        for row in rows:
+            msg = validate_keypoints(row.keypoints, layout.image_size)
+            if msg:
+                report.problems.append(Problem(path, row.line, f"{row.name}: {msg}"))
+        image_dir = layout.image_dir(root, phase)
+        if rows and not image_dir.is_dir():
+            report.problems.append(Problem(image_dir, None, f"image folder of the {phase} phase not found"))
+        elif rows:
+            report.problems += _check_images(rows, image_dir, layout, path, decode, progress, f"check {phase}")
+        report.counts[f"{phase} images"] = len(rows)
+
+        pairs_path = layout.pairs_path(root, phase)
+        pairs, problems = parse_pairs(pairs_path)
+        report.problems += problems
+        known = {r.name for r in rows}
+        for src, tgt, line in pairs:
+            missing = [n for n in (src, tgt) if n not in known]
+            if missing:
+                report.problems.append(
+                    Problem(pairs_path, line, f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair")
+                )
+        report.counts[f"{phase} pairs"] = len(pairs)
+
+    if len(annotations) == len(PHASES):
+        train_ids: dict[str, AnnotationRow] = {}
+        for row in annotations["train"]:
+            if not layout.is_junk(row.name):
+                train_ids.setdefault(layout.identity(row.name), row)
+        test_path = layout.annotation_path(root, "test")
+        reported: set[str] = set()
+        for row in annotations["test"]:
+            pid = layout.identity(row.name)
+            if pid in train_ids and pid not in reported and not layout.is_junk(row.name):
+                reported.add(pid)
+                first = train_ids[pid]
+                where = f"{layout.annotation_path(root, 'train').name}:{first.line}"
+                report.problems.append(
+                    Problem(test_path, row.line, f"person '{pid}' is also in the train set ({where}); "
+                            "train and test must not share people")
+                )
+    return report
