@@ -1,0 +1,180 @@
+"""Pretrained weights of the evaluation (and perceptual-loss) networks: where they come from and how they load.
+
+Online, each file comes from its library's own location (torch-fidelity's Inception release, torchvision's model zoo)
+into torch's hub cache, exactly as those libraries fetch it. Offline, ``weights_dir`` holds the same files under their
+standard names (``DIR/<name>`` or, as a copied hub cache, ``DIR/checkpoints/<name>``). A missing file is one
+:class:`~posestylizer.errors.WeightsError` line naming it. Files are always read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import torch
+from torch import nn
+
+from posestylizer.errors import WeightsError
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    key: str
+    what: str
+
+    @property
+    def url(self) -> str | None:
+        if self.key == "inception":
+            from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+            return URL_INCEPTION_V3
+        if self.key in TORCHVISION_ARCHS:
+            import torchvision.models as tvm
+
+            return tvm.get_model_weights(self.key).IMAGENET1K_V1.url
+        return None
+
+    @property
+    def filename(self) -> str:
+        return STANDARD_NAMES[self.key]
+
+
+# Standard file names (the basename of each library's download URL; kept here so that errors can name the file
+# without importing the library).
+STANDARD_NAMES = {
+    "inception": "weights-inception-2015-12-05-6726825d.pth",  # torch-fidelity's TF-Inception (IS, FID)
+    "alexnet": "alexnet-owt-7be5be79.pth",  # torchvision AlexNet (LPIPS alex)
+    "vgg16": "vgg16-397923af.pth",  # torchvision VGG16 (LPIPS vgg)
+    "vgg19": "vgg19-dcbb9e9d.pth",  # torchvision VGG19 (perceptual loss)
+}
+TORCHVISION_ARCHS = ("alexnet", "vgg16", "vgg19")
+SPECS = {
+    "inception": WeightSpec("inception", "TF-Inception (2015-12-05) weights for IS/FID"),
+    "alexnet": WeightSpec("alexnet", "torchvision AlexNet weights for LPIPS (alex)"),
+    "vgg16": WeightSpec("vgg16", "torchvision VGG16 weights for LPIPS (vgg)"),
+    "vgg19": WeightSpec("vgg19", "torchvision VGG19 weights for the perceptual loss"),
+}
+
+
+def _spec(key: str) -> WeightSpec:
+    if key not in SPECS:
+        raise KeyError(f"unknown weights {key!r}; known: {', '.join(SPECS)}")
+    return SPECS[key]
+
+
+def resolve_weights(key: str, weights_dir: str | Path | None = None) -> Path:
+    """Local path of the weights ``key``, downloading into torch's hub cache when no ``weights_dir`` is given.
+
+    Raises:
+        WeightsError: the file is not in ``weights_dir``, or (online mode) not cached and cannot be downloaded.
+    """
+    spec = _spec(key)
+    name = spec.filename
+    if weights_dir is not None:
+        folder = Path(weights_dir)
+        for candidate in (folder / name, folder / "checkpoints" / name):
+            if candidate.is_file():
+                return candidate
+        raise WeightsError(f"{spec.what}: {folder / name} not found (put the file there under this name)")
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / name
+    if cached.is_file():
+        return cached
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(spec.url, str(cached), progress=True)
+    except Exception as err:  # no network, proxy, HTTP error: all mean "give me the file"
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise WeightsError(
+            f"{spec.what}: {name} is not in {cached.parent} and cannot be downloaded ({reason}); "
+            f"put it in a folder and pass --weights-dir DIR"
+        ) from None
+    return cached
+
+
+def load_weights(key: str, weights_dir: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """State dict of the weights ``key`` (see :func:`resolve_weights`), read with ``weights_only=True``."""
+    path = resolve_weights(key, weights_dir)
+    return read_state_dict(path, _spec(key).what)
+
+
+def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise WeightsError(f"{what}: {path} is not a readable PyTorch state dict ({type(err).__name__})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise WeightsError(f"{what}: {path} does not hold a state dict of tensors")
+    return state
+
+
+def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.Sequential:
+    """The ``features`` stack of a torchvision classifier (alexnet, vgg16, vgg19) with its pretrained weights.
+
+    The classifier part of the file, when present, is ignored.
+    """
+    import torchvision.models as tvm
+
+    if key not in TORCHVISION_ARCHS:
+        raise KeyError(f"{key!r} is not one of {TORCHVISION_ARCHS}")
+    state = load_weights(key, weights_dir)
+    features = tvm.get_model(key, weights=None).features
+    sub = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
+    missing, unexpected = features.load_state_dict(sub, strict=False)
+    wrong = [k for k, v in sub.items() if k in features.state_dict() and features.state_dict()[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        raise WeightsError(
+            f"{_spec(key).what}: file does not fit torchvision's {key} (missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]}, wrong shapes {wrong[:3]})"
+        )
+    return features
+
+
+def _kaiming_(module: nn.Module, generator: torch.Generator) -> None:
+    """Kaiming-normal conv/linear weights: random features stay alive through deep stacks (default init collapses)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            fan_in = m.weight[0].numel()
+            with torch.no_grad():
+                m.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=generator)
+                if m.bias is not None:
+                    m.bias.zero_()
+
+
+def random_state_dict(key: str, seed: int = 0, features_only: bool = True) -> dict[str, torch.Tensor]:
+    """A random state dict in the real file format of ``key`` (for tests and offline dry runs; numbers are meaningless).
+
+    ``features_only`` drops the torchvision classifier layers, which the metrics never use (a full VGG16 file is
+    528 MB).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    if key == "inception":
+        from torch_fidelity import feature_extractor_inceptionv3 as fe
+
+        # Build the real torch-fidelity module without its download/load step, to get its exact keys and shapes.
+        with mock.patch.object(fe, "load_state_dict_from_url", return_value={}), \
+                mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", return_value=None):
+            net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+        _kaiming_(net, gen)
+        return {k: v.clone() for k, v in net.state_dict().items()}
+    if key in TORCHVISION_ARCHS:
+        import torchvision.models as tvm
+
+        net = tvm.get_model(key, weights=None)
+        _kaiming_(net, gen)
+        state = net.state_dict()
+        if features_only:
+            state = {k: v for k, v in state.items() if k.startswith("features.")}
+        return state
+    raise KeyError(f"unknown weights {key!r}")
+
+
+def write_random_weights(key: str, folder: str | Path, seed: int = 0) -> Path:
+    """Save :func:`random_state_dict` under the standard file name in ``folder``; returns the path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _spec(key).filename
+    torch.save(random_state_dict(key, seed), path)
+    return path
