@@ -6,6 +6,8 @@ the BlazePose graph and model files (later releases only offer the Tasks API wit
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PIL import Image
 
@@ -53,6 +55,9 @@ class MediaPipeEstimator:
     name = "mediapipe"
 
     def __init__(self, min_visibility: float = 0.5, min_height: int = 256, model_complexity: int = 1) -> None:
+        # MediaPipe's C++ logging (glog/TFLite) prints INFO/WARNING lines for every graph; keep errors only.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             from mediapipe.python.solutions import pose as mp_pose
         except ImportError as err:
