@@ -89,7 +89,11 @@ def _check_images(
 
             results = tqdm(results, total=len(paths), desc=desc, unit="img", leave=False)
         messages = list(results)
-    return [Problem(annotation, r.line, f"{r.name}: {msg} ({p})") for r, p, msg in zip(rows, paths, messages) if msg]
+    return [
+        Problem(annotation, r.line, f"{r.name}: {msg} ({p})", subject=r.name)
+        for r, p, msg in zip(rows, paths, messages)
+        if msg
+    ]
 
 
 def check_dataset(
@@ -126,10 +130,12 @@ def check_dataset(
         if phase not in phases:
             continue  # read only for the identity check
         report.problems += problems
+        # names of malformed rows count as annotated: their pairs are not reported a second time
+        known = {r.name for r in rows} | {p.subject for p in problems if p.subject}
         for row in rows:
             msg = validate_keypoints(row.keypoints, layout.image_size)
             if msg:
-                report.problems.append(Problem(path, row.line, f"{row.name}: {msg}"))
+                report.problems.append(Problem(path, row.line, f"{row.name}: {msg}", subject=row.name))
         image_dir = layout.image_dir(root, phase)
         if rows and not image_dir.is_dir():
             report.problems.append(Problem(image_dir, None, f"image folder of the {phase} phase not found"))
@@ -140,13 +146,14 @@ def check_dataset(
         pairs_path = layout.pairs_path(root, phase)
         pairs, problems = parse_pairs(pairs_path)
         report.problems += problems
-        known = {r.name for r in rows}
-        for src, tgt, line in pairs:
+        for src, tgt, line in pairs if path.exists() else ():  # without annotations every name would be reported
             missing = [n for n in (src, tgt) if n not in known]
             if missing:
                 report.problems.append(
                     Problem(pairs_path, line, f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair")
                 )
+        if not pairs and not problems:
+            report.problems.append(Problem(pairs_path, None, "no pairs; make them with `posestylizer data pairs ROOT`"))
         report.counts[f"{phase} pairs"] = len(pairs)
 
     if len(annotations) == len(PHASES):

@@ -28,7 +28,7 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
     """uint8 RGB array (H, W, 3) of an image file (JPEG, PNG, ...); DataError if unreadable or not ``size``."""
     try:
         with Image.open(path) as img:
-            arr = np.asarray(img.convert("RGB"))
+            arr = np.array(img.convert("RGB"))
     except FileNotFoundError:
         raise DataError(f"{path}: image not found") from None
     except OSError as err:

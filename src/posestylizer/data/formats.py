@@ -36,6 +36,7 @@ class Problem:
     path: Path
     line: int | None
     message: str
+    subject: str = ""  # the image name the problem is about, when there is one
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
@@ -114,13 +115,15 @@ def parse_annotations(path: str | Path) -> tuple[list[AnnotationRow], list[Probl
         for cell, axis in ((fields[1], "y"), (fields[2], "x")):
             values, err = _parse_coords(cell, axis)
             if err:
-                problems.append(Problem(path, number, f"{name}: {err}"))
+                problems.append(Problem(path, number, f"{name}: {err}", subject=name))
                 break
             coords.append(values)
         if len(coords) != 2:
             continue
         if name in seen:
-            problems.append(Problem(path, number, f"{name}: duplicate of line {seen[name]}; keep one row per image"))
+            problems.append(
+                Problem(path, number, f"{name}: duplicate of line {seen[name]}; keep one row per image", subject=name)
+            )
             continue
         seen[name] = number
         rows.append(AnnotationRow(name, np.asarray(coords, dtype=np.int64).T.copy(), number))

@@ -27,7 +27,7 @@ from PIL import Image
 
 from posestylizer.data.formats import write_annotations, write_pairs
 from posestylizer.data.layouts import Layout, get_layout
-from posestylizer.data.pairs import make_pairs
+from posestylizer.data.pairs import make_pairs, pairable
 from posestylizer.errors import DataError
 from posestylizer.pose import MISSING, NUM_KEYPOINTS
 
@@ -594,7 +594,8 @@ class _Renderer:
                 mine = own[part]
                 if group.split("_", 1)[-1] not in mine or (group[:2] in ("r_", "l_") and group[0] != name[0]
                                                            and part not in ("nose", "eye", "ear", "neck")):
-                    if rng.random() < 0.85:
+                    # an estimator usually misses hidden limbs but still places a hidden shoulder or hip
+                    if rng.random() < (0.3 if part in ("shoulder", "hip") else 0.85):
                         continue  # hidden behind another part
             if rng.random() < (0.04 if part in ("ear", "wrist", "ankle") else 0.015):
                 continue  # the estimator just missed it
@@ -697,13 +698,18 @@ def render_sample(preset: str, identity: int, pose_index: int, seed: int = 0):
 
 
 def _render_one(renderer: _Renderer, ident: Identity, preset: str, plate: np.ndarray, seed: int, k: int):
-    rng = np.random.default_rng([seed, ident.index, 2, k])
-    pose = sample_pose(rng, preset)
-    h, w = renderer.size
-    pad = (plate.shape[1] - w) // 2
-    x0 = int(round(pose.shift * 2 * pad))
-    bg = plate[:, x0 : x0 + w]
-    image, kp, mask = renderer.render(ident, pose, bg, rng)
+    # The first two images of a person are drawn again (deterministically) until they can be paired, so that every
+    # person, however few poses it has, gives at least two pairs.
+    for attempt in range(20 if k < 2 else 1):
+        rng = np.random.default_rng([seed, ident.index, 2, k, attempt])
+        pose = sample_pose(rng, preset)
+        h, w = renderer.size
+        pad = (plate.shape[1] - w) // 2
+        x0 = int(round(pose.shift * 2 * pad))
+        bg = plate[:, x0 : x0 + w]
+        image, kp, mask = renderer.render(ident, pose, bg, rng)
+        if pairable(kp):
+            break
     to8 = lambda a: (a * 255 + 0.5).astype(np.uint8)  # noqa: E731
     return to8(image), kp, mask, to8(np.clip(bg * pose.light, 0, 1)), pose, rng
 
@@ -812,8 +818,10 @@ def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str 
     for name in read_annotations(layout.annotation_path(root, phase)):
         by_id.setdefault(layout.identity(name), []).append(name)
     h, w = layout.image_size
+    chosen = list(by_id.values())[:people]
+    per_person = min(per_person, max(len(names) for names in chosen))
     rows = []
-    for names in list(by_id.values())[:people]:
+    for names in chosen:
         tiles = [read_image(layout.image_dir(root, phase) / n) for n in names[:per_person]]
         tiles += [np.full((h, w, 3), 255, np.uint8)] * (per_person - len(tiles))
         rows.append(np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255) for t in tiles], 1))
