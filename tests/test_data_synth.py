@@ -152,4 +152,4 @@ def test_cli_synth_with_grid(tmp_path, capsys):
     grid = tmp_path / "grid.png"
     assert main(["data", "synth", str(tmp_path / "d"), "--identities", "3", "--poses", "2", "--grid", str(grid)]) == 0
     assert "6 images of 3 people" in capsys.readouterr().out
-    assert Image.open(grid).size == (2 * 66, 2 * 130)  # train people x poses, 1-px white borders
+    assert Image.open(grid).size == (2 * 66 * 2, 2 * 130 * 2)  # train people x poses, 1-px borders, 2x

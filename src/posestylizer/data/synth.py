@@ -625,25 +625,35 @@ def background(preset: str, size: tuple[int, int], seed: int, pad: int) -> np.nd
         img = np.full((h, ww, 3), base, np.float32) + tint + grad + 0.01 * _noise(rng, h, ww, (4, 4))[..., None]
         return np.clip(img, 0, 1).astype(np.float32)
     ground_y = int(h * rng.uniform(0.55, 0.8))
-    wall = np.array(_hsv(rng, (0.02, 0.15), (0.35, 0.85)), np.float32)
-    floor = np.array(_hsv(rng, (0.0, 0.15), (0.3, 0.7)), np.float32)
+    wall = np.array(_hsv(rng, (0.02, 0.2), (0.25, 0.85)), np.float32)
+    floor = np.array(_hsv(rng, (0.0, 0.15), (0.25, 0.65)), np.float32)
     img = np.empty((h, ww, 3), np.float32)
     img[:ground_y] = wall
     img[ground_y:] = floor
-    # facades: windows, doors, pillars and shop signs as rectangles of other colours
-    for _ in range(int(rng.integers(3, 9))):
+    yy, xx = np.mgrid[0:h, 0:ww]
+    style = rng.choice(["blocks", "bricks", "windows"])
+    if style == "bricks":  # mortar lines, every other course shifted by half a brick
+        bh, bw = int(rng.integers(3, 6)), int(rng.integers(7, 13))
+        joint = (yy % bh == 0) | (((xx + (yy // bh) % 2 * bw // 2) % bw) == 0)
+        img[:ground_y][joint[:ground_y]] *= rng.uniform(0.7, 0.85)
+    elif style == "windows":  # a glass facade: a grid of dark panes
+        px, py = int(rng.integers(8, 16)), int(rng.integers(10, 20))
+        pane = ((xx % px) > 1) & ((yy % py) > 2)
+        glass = np.array(_hsv(rng, (0.1, 0.4), (0.1, 0.4)), np.float32)
+        img[:ground_y][pane[:ground_y]] = glass
+    # doors, pillars, shop signs and parked things as rectangles of other colours
+    for _ in range(int(rng.integers(2, 7))):
         x0 = int(rng.integers(-10, ww))
         y0 = int(rng.integers(-10, ground_y))
         bw, bh = int(rng.integers(4, max(6, ww // 2))), int(rng.integers(4, ground_y + 10))
         color = np.array(_hsv(rng, (0.0, 0.45), (0.15, 0.95)), np.float32)
         img[max(y0, 0) : min(y0 + bh, ground_y), max(x0, 0) : min(x0 + bw, ww)] = color
     if rng.random() < 0.5:  # foliage
-        yy, xx = np.mgrid[0:h, 0:ww]
         for _ in range(int(rng.integers(1, 4))):
             cx, cy, r = rng.uniform(0, ww), rng.uniform(0, ground_y * 0.8), rng.uniform(6, 18)
             leaf = np.array([rng.uniform(0.15, 0.35), rng.uniform(0.35, 0.55), rng.uniform(0.1, 0.25)], np.float32)
             a = np.clip(r - np.hypot(xx - cx, (yy - cy) * 1.2), 0, 1)[..., None]
-            img = img * (1 - a) + leaf * a
+            img = img * (1 - a) + leaf * (a * (1 + 0.25 * _noise(rng, h, ww, (8, 8))[..., None]))
     # paving joints on the ground
     for y in np.cumsum(rng.uniform(3, 9, 12)).astype(int) + ground_y:
         if y < h:
@@ -807,9 +817,10 @@ def background_path(root: str | Path, phase: str, name: str) -> Path:
     return Path(root) / "backgrounds" / phase / f"{Path(name).stem}.png"
 
 
-def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str = "train", people: int = 8,
-                  per_person: int = 8, scale: int = 1) -> np.ndarray:  # fmt: skip
-    """A grid image (uint8) of a dataset: one row per person (first ``people`` ids), ``per_person`` images each."""
+def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str = "train", people: int = 6,
+                  per_person: int = 10, scale: int | None = None) -> np.ndarray:  # fmt: skip
+    """A grid image (uint8) of a dataset: one row per person (first ``people`` ids), ``per_person`` images each,
+    enlarged ``scale`` times (default: 2 for images up to 128 px high, else 1)."""
     from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import read_annotations
 
@@ -826,4 +837,5 @@ def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str 
         tiles += [np.full((h, w, 3), 255, np.uint8)] * (per_person - len(tiles))
         rows.append(np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255) for t in tiles], 1))
     grid = np.concatenate(rows, 0)
+    scale = scale or (2 if h <= 128 else 1)
     return grid.repeat(scale, 0).repeat(scale, 1) if scale > 1 else grid
