@@ -21,3 +21,14 @@ def _seed():
 def reference_dir() -> Path:
     assert REFERENCE.is_dir(), f"reference fixtures not found at {REFERENCE} (shared/ must sit beside the repo)"
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def random_weights_dir(tmp_path_factory) -> Path:
+    """Random Inception / AlexNet / VGG16 weights in their real file formats and standard names (no downloads here)."""
+    from posestylizer.weights import write_random_weights
+
+    folder = tmp_path_factory.mktemp("weights")
+    for key in ("inception", "alexnet", "vgg16"):
+        write_random_weights(key, folder, seed=1)
+    return folder

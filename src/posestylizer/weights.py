@@ -122,13 +122,16 @@ def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.
     state = load_weights(key, weights_dir)
     features = tvm.get_model(key, weights=None).features
     sub = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
-    missing, unexpected = features.load_state_dict(sub, strict=False)
-    wrong = [k for k, v in sub.items() if k in features.state_dict() and features.state_dict()[k].shape != v.shape]
+    expected = features.state_dict()
+    missing = [k for k in expected if k not in sub]
+    unexpected = [k for k in sub if k not in expected]
+    wrong = [k for k, v in sub.items() if k in expected and expected[k].shape != v.shape]
     if missing or unexpected or wrong:
         raise WeightsError(
             f"{_spec(key).what}: file does not fit torchvision's {key} (missing {missing[:3]}, unexpected "
             f"{unexpected[:3]}, wrong shapes {wrong[:3]})"
         )
+    features.load_state_dict(sub)
     return features
 
 

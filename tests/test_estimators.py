@@ -1,0 +1,154 @@
+"""Pose estimators: BlazePose -> COCO-18 mapping, MediaPipe on a real photo, OpenPose network and PAF decoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from posestylizer.errors import WeightsError
+from posestylizer.estimators import get_estimator
+from posestylizer.estimators.mediapipe_backend import blazepose_to_coco18
+from posestylizer.estimators.openpose import (
+    LIMB_PAF, LIMBS, OpenPoseBody, OpenPoseEstimator, decode, load_openpose_body, paper_scales, true_scales,
+)
+
+# An upright Market-size person (y, x), all 18 keypoints.
+PERSON = np.array([
+    [14, 32], [26, 32], [27, 22], [44, 19], [60, 18], [27, 42], [44, 45], [60, 46], [64, 25], [88, 25],
+    [112, 25], [64, 39], [88, 39], [112, 39], [12, 29], [12, 35], [13, 26], [13, 38],
+])  # fmt: skip
+
+
+def render_maps(people, size, sigma=2.0, half_width=2.0):
+    """Ideal network outputs at image resolution: a Gaussian per keypoint, unit vectors along each limb's PAF."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    heat, paf = np.zeros((h, w, 19)), np.zeros((h, w, 38))
+    for kp in people:
+        kp = np.asarray(kp)
+        for i, (y, x) in enumerate(kp):
+            if y >= 0:
+                heat[:, :, i] = np.maximum(heat[:, :, i], np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * sigma**2)))
+        for (a, b), (cx, cy) in zip(LIMBS, LIMB_PAF):
+            if kp[a, 0] < 0 or kp[b, 0] < 0:
+                continue
+            d = np.array([kp[b, 1] - kp[a, 1], kp[b, 0] - kp[a, 0]], dtype=np.float64)
+            length = np.hypot(*d)
+            u = d / length
+            px, py = xx - kp[a, 1], yy - kp[a, 0]
+            along, across = px * u[0] + py * u[1], np.abs(px * u[1] - py * u[0])
+            on = (along >= -half_width) & (along <= length + half_width) & (across <= half_width)
+            paf[on, cx], paf[on, cy] = u[0], u[1]
+    heat[:, :, 18] = 1 - heat[:, :, :18].max(axis=2)
+    return heat, paf
+
+
+def test_decode_recovers_one_person_exactly():
+    heat, paf = render_maps([PERSON], (128, 64))
+    assert (decode(heat, paf) == PERSON).all()
+
+
+def test_decode_picks_the_strongest_of_two_people_and_marks_missing_parts():
+    partial = PERSON.copy()
+    partial[[4, 7, 16, 17]] = -1
+    other = PERSON.copy()
+    other[:, 1] += 70  # a second, complete person to the right
+    heat, paf = render_maps([partial, other], (128, 140))
+    assert (decode(heat, paf) == other).all()
+    heat, paf = render_maps([partial], (128, 64))
+    assert (decode(heat, paf) == partial).all()
+
+
+def test_decode_without_people_is_all_missing():
+    heat, paf = np.zeros((64, 32, 19)), np.zeros((64, 32, 38))
+    assert (decode(heat, paf) == -1).all()
+    # Parts with no limb evidence are not assembled into a person (fewer than 4 parts / no PAF support).
+    heat, _ = render_maps([PERSON], (128, 64))
+    assert (decode(heat, np.zeros((128, 64, 38))) == -1).all()
+
+
+def test_paper_scales_reproduce_python2_division():
+    assert paper_scales(128) == [1.4375, 2, 4.3125, 5]
+    assert paper_scales(256) == [0.71875, 1, 2.15625, 2]
+    assert true_scales(128) == [1.4375, 2.875, 4.3125, 5.75]
+
+
+def _pytorch_openpose_state(net: OpenPoseBody) -> dict[str, torch.Tensor]:
+    """The keys of the common PyTorch conversion (body_pose_model.pth): model0.<caffe>, model<stage>_<branch>.<caffe>."""
+    out = {}
+    for path, tensor in net.state_dict().items():
+        parts = path.split(".")
+        prefix = "model0" if parts[0] == "front" else f"model{int(parts[1]) + 1}_{parts[2][1]}"
+        out[f"{prefix}.{parts[-2]}.{parts[-1]}"] = tensor.clone()
+    return out
+
+
+@pytest.fixture(scope="module")
+def openpose_file(tmp_path_factory):
+    torch.manual_seed(3)
+    net = OpenPoseBody()
+    path = tmp_path_factory.mktemp("openpose") / "body_pose_model.pth"
+    torch.save(_pytorch_openpose_state(net), path)
+    return path, net
+
+
+def test_openpose_network_loads_user_file_and_runs(openpose_file):
+    path, original = openpose_file
+    net = load_openpose_body(path)
+    assert sum(p.numel() for p in net.parameters()) == 52_311_446  # the COCO body model
+    x = torch.randn(1, 3, 48, 32)
+    paf, heat = net(x)
+    assert paf.shape == (1, 38, 6, 4) and heat.shape == (1, 19, 6, 4)
+    ref_paf, _ = original.eval()(x)
+    assert torch.equal(paf, ref_paf)
+    est = get_estimator("openpose", weights=path, scales=[1.0])
+    image = np.random.default_rng(0).integers(0, 256, (48, 32, 3), dtype=np.uint8)
+    heat_maps, pafs = est.maps(image)
+    assert heat_maps.shape == (48, 32, 19) and pafs.shape == (48, 32, 38)
+    kp = est(image)
+    assert kp.shape == (18, 2) and kp.dtype == np.int64
+
+
+def test_openpose_weight_errors(tmp_path):
+    with pytest.raises(WeightsError, match="not found"):
+        OpenPoseEstimator(weights=tmp_path / "body_pose_model.pth")
+    with pytest.raises(WeightsError, match="needs its weights file"):
+        OpenPoseEstimator()
+    other = tmp_path / "vgg.pth"
+    torch.save({"conv1_1.weight": torch.zeros(64, 3, 3, 3), "conv1_1.bias": torch.zeros(7)}, other)
+    with pytest.raises(WeightsError, match="not the OpenPose COCO body model"):
+        load_openpose_body(other)
+
+
+def test_blazepose_mapping_rules():
+    lm = np.zeros((33, 3))
+    lm[:, 0], lm[:, 1], lm[:, 2] = 0.5, 0.5, 0.9
+    lm[11] = (0.6, 0.3, 0.9)  # left shoulder
+    lm[12] = (0.4, 0.3, 0.9)  # right shoulder
+    lm[14] = (0.3, 0.45, 0.2)  # right elbow, not visible enough
+    lm[16] = (1.2, 0.6, 0.9)  # right wrist outside the image
+    kp = blazepose_to_coco18(lm, (100, 50))
+    assert tuple(kp[2]) == (30, 20) and tuple(kp[5]) == (30, 30)  # (y, x) pixels
+    assert tuple(kp[1]) == (30, 25)  # neck = shoulder midpoint
+    assert tuple(kp[3]) == (-1, -1) and tuple(kp[4]) == (-1, -1)
+    lm[11, 2] = 0.1  # one shoulder hidden -> no neck
+    assert tuple(blazepose_to_coco18(lm, (100, 50))[1]) == (-1, -1)
+
+
+# Positions checked by eye on skimage.data.astronaut() (512x512), (y, x) pixels: the tip of the nose, the base of
+# the neck inside the suit's collar ring, the two shoulders of the suit, and her right elbow at the left image
+# border. Her left elbow is hidden behind the helmet, so it is expected missing.
+ASTRONAUT = {0: (128, 222), 1: (248, 210), 2: (240, 113), 5: (257, 306), 3: (414, 65)}
+
+
+def test_mediapipe_on_the_astronaut_photo():
+    from skimage import data
+
+    est = get_estimator("mediapipe")
+    kp = est(data.astronaut())
+    for index, (y, x) in ASTRONAUT.items():
+        assert np.hypot(kp[index, 0] - y, kp[index, 1] - x) <= 6, (index, kp[index])
+    assert tuple(kp[6]) == (-1, -1)  # left elbow, occluded
+    assert tuple(kp[11]) == (-1, -1)  # hips are below the frame/helmet: not guessed
+    est.close()
