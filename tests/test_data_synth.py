@@ -153,3 +153,15 @@ def test_cli_synth_with_grid(tmp_path, capsys):
     assert main(["data", "synth", str(tmp_path / "d"), "--identities", "3", "--poses", "2", "--grid", str(grid)]) == 0
     assert "6 images of 3 people" in capsys.readouterr().out
     assert Image.open(grid).size == (2 * 66 * 2, 2 * 130 * 2)  # train people x poses, 1-px borders, 2x
+
+
+def test_rewriting_replaces_an_earlier_synthetic_dataset_only(tmp_path):
+    write_dataset(tmp_path / "d", identities=4, poses=3, seed=0)
+    write_dataset(tmp_path / "d", identities=2, poses=2, seed=0)
+    assert len(list((tmp_path / "d" / "train").iterdir())) + len(list((tmp_path / "d" / "test").iterdir())) == 4
+    assert len(list((tmp_path / "d" / "masks" / "train").iterdir())) == 2
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(DataError, match="not a synthetic dataset"):
+        write_dataset(tmp_path / "mine", identities=2, poses=2)
+    assert (tmp_path / "mine" / "photo.jpg").exists()

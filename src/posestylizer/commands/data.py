@@ -108,7 +108,7 @@ def run_pairs(args: argparse.Namespace) -> int:
     from posestylizer.errors import DataError
 
     layout = _layout(args)
-    out = Path(args.out) if args.out else Path(args.root) / layout.pairs.format(phase=args.phase)
+    out = Path(args.out) if args.out else layout.pairs_path(args.root, args.phase)
     if out.exists() and not args.force:
         raise DataError(f"{out}: exists; pass --force to overwrite it or --out to write elsewhere")
     annotations = read_annotations(layout.annotation_path(args.root, args.phase))

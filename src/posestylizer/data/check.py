@@ -47,11 +47,10 @@ class CheckReport:
 
     def summary(self) -> str:
         counted = ", ".join(f"{v} {k}" for k, v in self.counts.items())
+        counted = f" ({counted})" if counted else ""
         h, w = self.layout.image_size
         head = f"{self.root} (layout {self.layout.name}, {h}x{w})"
-        if self.ok:
-            return f"{head}: OK ({counted})"
-        return f"{head}: {len(self.problems)} problem(s) ({counted})"
+        return f"{head}: OK{counted}" if self.ok else f"{head}: {len(self.problems)} problem(s){counted}"
 
     def __str__(self) -> str:
         return "\n".join([*(str(p) for p in self.problems), self.summary()])
@@ -143,7 +142,7 @@ def check_dataset(
             report.problems += _check_images(rows, image_dir, layout, path, decode, progress, f"check {phase}")
         report.counts[f"{phase} images"] = len(rows)
 
-        pairs_path = layout.pairs_path(root, phase)
+        pairs_path = layout.pairs_path(root, phase, search_parent=True)
         pairs, problems = parse_pairs(pairs_path)
         report.problems += problems
         for src, tgt, line in pairs if path.exists() else ():  # without annotations every name would be reported

@@ -117,7 +117,7 @@ class PairDataset(torch.utils.data.Dataset):
         self.masks = masks
         self.image_dir = self.layout.image_dir(self.root, phase)
         self.annotations = read_annotations(self.layout.annotation_path(self.root, phase))
-        pairs_path = self.layout.pairs_path(self.root, phase)
+        pairs_path = self.layout.pairs_path(self.root, phase, search_parent=True)
         self.pairs = read_pairs(pairs_path)
         unknown = [n for pair in self.pairs for n in pair if n not in self.annotations]
         if unknown:

@@ -54,11 +54,11 @@ class Layout:
     def annotation_path(self, root: str | Path, phase: str) -> Path:
         return Path(root) / self.annotation.format(phase=phase)
 
-    def pairs_path(self, root: str | Path, phase: str) -> Path:
-        """The pair list of ``phase``; falls back to the parent folder, where the authors' test script looks for
-        ``market-pairs-test.csv`` (reference §10.15), when the root has none."""
+    def pairs_path(self, root: str | Path, phase: str, *, search_parent: bool = False) -> Path:
+        """The pair list of ``phase``. For reading, ``search_parent`` falls back to the parent folder, where the
+        authors' test script looks for ``market-pairs-test.csv`` (reference §10.15), when the root has none."""
         path = Path(root) / self.pairs.format(phase=phase)
-        if not path.exists():
+        if search_parent and not path.exists():
             parent = Path(root).parent / path.name
             if parent.exists():
                 return parent

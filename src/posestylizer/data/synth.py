@@ -29,7 +29,7 @@ from posestylizer.data.formats import write_annotations, write_pairs
 from posestylizer.data.layouts import Layout, get_layout
 from posestylizer.data.pairs import make_pairs, pairable
 from posestylizer.errors import DataError
-from posestylizer.pose import MISSING, NUM_KEYPOINTS
+from posestylizer.pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
 
 SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")
@@ -37,6 +37,13 @@ _UP = np.array([0.0, 1.0, 0.0])
 _FWD = np.array([0.0, 0.0, 1.0])
 _LEFT = np.array([1.0, 0.0, 0.0])
 _EYE = np.array([0.1, 0.08, 0.08], np.float32)
+_FACE = ("nose", "eye", "ear")
+# The parts that may cover a keypoint of each kind without hiding it (its own limb, the body it is attached to).
+_OWN_PARTS = {
+    "nose": {"head"}, "neck": {"neck", "torso", "head", "hair"}, "shoulder": {"torso", "arm", "neck"},
+    "elbow": {"arm"}, "wrist": {"arm"}, "hip": {"torso", "pelvis", "leg", "skirt"}, "knee": {"leg", "skirt"},
+    "ankle": {"leg"}, "eye": {"head", "hair"}, "ear": {"head", "hair"},
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -568,36 +575,24 @@ class _Renderer:
         return parts
 
     def _keypoints(self, pt, pts3, canvas: _Canvas, groups: list[str], rng: np.random.Generator) -> np.ndarray:
+        """(18, 2) (y, x) keypoints with -1 where a point is out of frame, hidden or (rarely) missed."""
         h, w = self.size
-        own = {
-            "nose": {"head"}, "neck": {"neck", "torso", "head", "hair"}, "shoulder": {"torso", "arm", "neck"},
-            "elbow": {"arm"}, "wrist": {"arm"}, "hip": {"torso", "pelvis", "leg", "skirt"},
-            "knee": {"leg", "skirt"}, "ankle": {"leg"}, "eye": {"head", "hair"}, "ear": {"head", "hair"},
-        }  # fmt: skip
-        names = ["nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
-                 "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear"]  # fmt: skip
-        cam = np.array([0.0, 0.0, 1.0])
         kp = np.full((NUM_KEYPOINTS, 2), MISSING, np.int64)
-        for i, name in enumerate(names):
-            x, y = pt[name]
-            r, c = int(round(y)), int(round(x))
+        for i, name in enumerate(KEYPOINT_NAMES):
+            r, c = (int(round(v)) for v in pt[name][::-1])
             if not (0 <= r < h and 0 <= c < w):
                 continue  # out of frame
-            part = name.split("_", 1)[-1]
-            if part in ("nose", "eye", "ear"):
-                normal = _unit(pts3[name] - pts3["head"])
-                if float(normal @ cam) < (-0.3 if part == "ear" else -0.05):
-                    continue  # on the far side of the head
-            label = canvas.label[r, c]
-            if label >= 0:
-                group = groups[label]
-                mine = own[part]
-                if group.split("_", 1)[-1] not in mine or (group[:2] in ("r_", "l_") and group[0] != name[0]
-                                                           and part not in ("nose", "eye", "ear", "neck")):
+            kind = name.rsplit("_", 1)[-1]
+            if kind in _FACE and float(_unit(pts3[name] - pts3["head"])[2]) < (-0.3 if kind == "ear" else -0.05):
+                continue  # on the far side of the head (z is toward the camera)
+            if canvas.label[r, c] >= 0:
+                top = groups[canvas.label[r, c]]  # the part painted last at this pixel
+                other_side = top[:2] in ("r_", "l_") and name[:2] in ("r_", "l_") and top[0] != name[0]
+                if top.rsplit("_", 1)[-1] not in _OWN_PARTS[kind] or (other_side and kind not in _FACE):
                     # an estimator usually misses hidden limbs but still places a hidden shoulder or hip
-                    if rng.random() < (0.3 if part in ("shoulder", "hip") else 0.85):
-                        continue  # hidden behind another part
-            if rng.random() < (0.04 if part in ("ear", "wrist", "ankle") else 0.015):
+                    if rng.random() < (0.3 if kind in ("shoulder", "hip") else 0.85):
+                        continue
+            if rng.random() < (0.04 if kind in ("ear", "wrist", "ankle") else 0.015):
                 continue  # the estimator just missed it
             kp[i] = (r, c)
         return kp
@@ -724,6 +719,26 @@ def _render_one(renderer: _Renderer, ident: Identity, preset: str, plate: np.nda
     return to8(image), kp, mask, to8(np.clip(bg * pose.light, 0, 1)), pose, rng
 
 
+def _prepare_output(out: Path, layout: Layout) -> None:
+    """Make ``out`` ready: new or empty, or an earlier synthetic dataset whose files are removed first (so that no
+    image of a larger earlier run is left behind); anything else is refused rather than mixed with."""
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / "synth.json").is_file():
+        raise DataError(f"{out}: folder exists and is not a synthetic dataset; choose a new or empty folder")
+    import shutil
+
+    for phase in ("train", "test"):
+        for path in (layout.image_dir(out, phase), layout.annotation_path(out, phase), layout.pairs_path(out, phase),
+                     layout.heatmap_path(out, phase, "x").parent):  # fmt: skip
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    for folder in ("masks", "backgrounds"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+
+
 def write_dataset(
     out: str | Path,
     preset: str = "market",
@@ -737,7 +752,7 @@ def write_dataset(
     """Render a synthetic PATN-layout dataset into ``out`` (deterministic for a seed) and return what was written.
 
     Args:
-        out: output folder (created; existing files of the same names are overwritten).
+        out: output folder: new, empty, or an earlier synthetic dataset (replaced).
         preset: ``market`` (128x64, street backgrounds, Market-1501 names) or ``fashion`` (256x176, plain light
             backgrounds, DeepFashion names).
         identities: number of people; at least 2 (one per phase).
@@ -752,6 +767,7 @@ def write_dataset(
     if poses < 2:
         raise DataError(f"--poses {poses}: need at least 2 images per person to make pairs")
     out = Path(out)
+    _prepare_output(out, layout)
     n_test = min(max(1, round(identities * test_fraction)), identities - 1)
     order = np.random.default_rng([seed, 0]).permutation(identities)
     phase_of = {int(i): ("test" if j < n_test else "train") for j, i in enumerate(order)}
