@@ -77,6 +77,10 @@ def test_from_config(root):
     cfg = load_config("synthetic", overrides=[f"data.root={root}"])
     ds = PairDataset.from_config(cfg, "test")
     assert ds.image_size == (128, 64) and ds.sigma == 6.0 and not ds.flip
+    (root / "market-pairs-test.csv").rename(root / "p-test.csv")
+    cfg = load_config("synthetic", overrides=[f"data.root={root}", "data.pairs_file=p-{phase}.csv"])
+    assert len(PairDataset.from_config(cfg, "test")) == len(ds)
+    (root / "p-test.csv").rename(root / "market-pairs-test.csv")
     with pytest.raises(DataError, match="data.root"):
         PairDataset.from_config(load_config("synthetic"), "train")
 

@@ -48,6 +48,8 @@ class DataConfig:
 
     root: str = ""
     layout: str = "market"  # file-name preset of the annotation/pair CSVs: "market" or "fashion"
+    annotation_file: str = ""  # annotation CSV name, "{phase}" = train/test; empty = the layout's
+    pairs_file: str = ""  # pair CSV name, "{phase}" = train/test; empty = the layout's
     heatmap_sigma: float = 6.0  # Gaussian sigma of the pose maps in pixels (market 6, fashion 12)
     use_precomputed_heatmaps: bool = False  # read <phase>K/<name>.npy instead of rendering
     flip: bool = False  # horizontal flip augmentation (off in both paper presets)

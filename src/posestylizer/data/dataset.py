@@ -134,11 +134,7 @@ class PairDataset(torch.utils.data.Dataset):
         if not data.root:
             raise DataError("no dataset given: set data.root=PATH (make one with `posestylizer data synth PATH`)")
         options = dict(
-            layout=get_layout(
-                data.layout,
-                annotation=getattr(data, "annotation_file", None),
-                pairs=getattr(data, "pairs_file", None),
-            ),
+            layout=get_layout(data.layout, annotation=data.annotation_file, pairs=data.pairs_file),
             image_size=tuple(cfg.model.image_size),
             heatmap_sigma=data.heatmap_sigma,
             precomputed_heatmaps=data.use_precomputed_heatmaps,
