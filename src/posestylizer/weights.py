@@ -99,8 +99,15 @@ def load_weights(key: str, weights_dir: str | Path | None = None) -> dict[str, t
 
 
 def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """A state dict of tensors from a ``.pth``/``.pt`` file (``weights_only=True``, optionally under ``state_dict``)
+    or a ``.safetensors`` file; WeightsError naming ``what`` and the file otherwise."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise WeightsError(f"{what}: {path} is not a readable PyTorch state dict ({type(err).__name__})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

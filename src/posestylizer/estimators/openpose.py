@@ -26,6 +26,8 @@ from torch import nn
 
 from posestylizer.errors import WeightsError
 from posestylizer.estimators.base import missing_keypoints
+from posestylizer.pose import SKELETON
+from posestylizer.weights import read_state_dict
 
 PAF_CHANNELS = 38
 HEATMAP_CHANNELS = 19  # 18 parts + background
@@ -33,11 +35,9 @@ STAGES = 6
 BOX_SIZE = 368  # the network's nominal input height
 SCALE_SEARCH = (0.5, 1, 1.5, 2)
 
-# Limbs of the COCO model as (part A, part B) in COCO-18 order, and the PAF channels (x, y) of each.
-LIMBS = (
-    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17),
-)  # fmt: skip
+# Limbs of the COCO model (part A, part B): the 19 limbs of the drawing skeleton, in the same order; and the PAF
+# channels (x, y) of each.
+LIMBS = SKELETON
 LIMB_PAF = (
     (12, 13), (20, 21), (14, 15), (16, 17), (22, 23), (24, 25), (0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11),
     (28, 29), (30, 31), (34, 35), (32, 33), (36, 37), (18, 19), (26, 27),
@@ -116,24 +116,11 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
             f"{path}: OpenPose COCO body weights not found (give the file, e.g. body_pose_model.pth or "
             "pose_estimator.h5; they cannot be downloaded here)"
         )
-    suffix = path.suffix.lower()
-    if suffix in (".h5", ".hdf5"):
+    if path.suffix.lower() in (".h5", ".hdf5"):
         return _read_keras_h5(path)
-    try:
-        if suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise WeightsError(f"{path}: not a readable OpenPose weights file ({type(err).__name__})") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path}: expected a state dict of tensors")
+    state = read_state_dict(path, "OpenPose COCO body weights")
     # Keep the last two dotted parts: "model1_1.conv5_1_CPM_L1.weight" -> "conv5_1_CPM_L1.weight".
-    return {".".join(k.split(".")[-2:]): v for k, v in state.items() if torch.is_tensor(v)}
+    return {".".join(k.split(".")[-2:]): v for k, v in state.items()}
 
 
 def _read_keras_h5(path: Path) -> dict[str, torch.Tensor]:
