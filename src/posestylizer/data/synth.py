@@ -255,7 +255,8 @@ def _rot_z(a: float) -> np.ndarray:
 
 
 def skeleton(ident: Identity, pose: Pose) -> dict[str, np.ndarray]:
-    """3-D points (units of body height, world frame after the view rotation; z toward the camera)."""
+    """3-D joint and body points (units of body height, world frame after the view rotation, x to the image right,
+    y up, z toward the camera), plus the unit vector ``head_fwd``."""
     p: dict[str, np.ndarray] = {}
     pelvis = np.array([0.0, ident.hip_y, 0.0])
     upper = _rot_x(pose.lean) @ _rot_z(pose.side_lean)  # bends the body above the pelvis
@@ -273,7 +274,7 @@ def skeleton(ident: Identity, pose: Pose) -> dict[str, np.ndarray]:
     for side, sign in (("r", -1), ("l", 1)):
         p[f"{side}_eye"] = p["head"] + head_fwd * 0.82 * r + head_left * sign * 0.36 * r + head_up * 0.12 * r
         p[f"{side}_ear"] = p["head"] + head_left * sign * 0.97 * r
-    p["head_fwd"], p["head_left"] = head_fwd, head_left
+    p["head_fwd"] = head_fwd  # a direction, not a point: where the face looks
     for i, (side, sign) in enumerate((("r", -1), ("l", 1))):
         a, f = pose.arm_abduct[i], pose.arm_flex[i]
         d = _unit(np.array([sign * math.sin(a), -math.cos(a) * math.cos(f), math.cos(a) * math.sin(f)]))
@@ -374,7 +375,7 @@ class _Renderer:
         h, w = self.size
         pts3 = skeleton(ident, pose)
         s = pose.scale * h * ident.height  # pixels per body-height unit
-        names = [k for k in pts3 if k not in ("head_fwd", "head_left")]
+        names = [k for k in pts3 if k != "head_fwd"]
         top_y = max(pts3[k][1] for k in names) + ident.head_r * 1.15
         cx = pose.center * w - s * pts3["r_hip"][0] * 0.5 - s * pts3["l_hip"][0] * 0.5
         cy = pose.top * h + s * top_y
