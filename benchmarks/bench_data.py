@@ -8,6 +8,7 @@ Prints numbers, asserts nothing. Runs in one process (set OMP/MKL threads to 1 f
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -62,14 +63,15 @@ def bench_loader(root: Path, seconds: float) -> None:
         r = rate(lambda: ds[next(it) % len(ds)], seconds)
         print(f"loader market, one process, {label:24s} {r:8.0f} samples/s (pairs)")
     ds = PairDataset(root, "train", check=False, masks=False)
-    for workers in (0, 2):
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for workers in (0, min(4, cores)) if cores > 1 else (0,):
         loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=True, num_workers=workers)
         batches = iter(loader)
         next(batches)
         n, start = 0, time.perf_counter()
         for batch in batches:
             n += len(batch["src_name"])
-        print(f"loader market, DataLoader batch 32, {workers} workers      {n / (time.perf_counter() - start):8.0f} "
+        print(f"loader market, DataLoader batch 32, {workers} workers       {n / (time.perf_counter() - start):8.0f} "
               "samples/s")  # fmt: skip
 
 
