@@ -134,7 +134,9 @@ def test_vgg_weights_missing_or_wrong_is_one_line(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # nothing cached there
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(WeightsError, match="loss.perceptual=false") as err:
         load_perceptual(LossConfig())
     assert "\n" not in str(err.value) and "Name or service not known" in str(err.value)
+    assert "--weights-dir" not in str(err.value)  # the train command's own options are named

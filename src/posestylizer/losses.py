@@ -92,52 +92,27 @@ class VGGRelu12(nn.Module):
         return self
 
 
-def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path}: expected a state dict (name -> tensor), got {type(state).__name__}")
-    return state
-
-
 def load_vgg_relu12(weights: str | Path = "") -> VGGRelu12:
     """The perceptual feature extractor with real weights, or :class:`WeightsError` in one line.
 
     Args:
-        weights: a local VGG19 state-dict file (``.pth`` loaded with ``weights_only=True``, or ``.safetensors``);
-            empty = torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (from the torch hub cache, downloaded if possible).
+        weights: a local torchvision VGG19 state-dict file (read with ``weights_only=True``); empty = torchvision's
+            ``VGG19_Weights.IMAGENET1K_V1`` file from the torch hub cache, downloaded once when possible.
     """
-    net = VGGRelu12()
+    from posestylizer.weights import SPECS, read_state_dict, resolve_weights
+
     hint = "pass --vgg-weights FILE (torchvision's vgg19-dcbb9e9d.pth) or set loss.perceptual=false"
+    what = SPECS["vgg19"].what
     if weights:
         path = Path(weights)
         if not path.is_file():
-            raise WeightsError(f"{path}: VGG19 weights file not found; {hint}")
+            raise WeightsError(f"{what}: {path} not found; {hint}")
+    else:
         try:
-            state = _read_state_file(path)
-        except WeightsError:
-            raise
-        except Exception as err:  # unpickling refusals, truncated files, ...
-            raise WeightsError(f"{path}: cannot read VGG19 weights ({type(err).__name__}: {err}); {hint}") from None
-        return net.load_vgg19_state_dict(state, str(path))
-    from torchvision.models import VGG19_Weights
-
-    url = VGG19_Weights.IMAGENET1K_V1.url
-    try:
-        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
-    except Exception as err:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-        reason = str(getattr(err, "reason", err)).splitlines()[0] if str(err) else type(err).__name__
-        raise WeightsError(
-            f"VGG19 ImageNet weights for the perceptual loss are not available (no {cached}, download failed: "
-            f"{reason}); {hint}"
-        ) from None
-    return net.load_vgg19_state_dict(state, url)
+            path = resolve_weights("vgg19")
+        except WeightsError as err:  # keep its reason, replace its --weights-dir advice by this command's options
+            raise WeightsError(f"{str(err).split('; ')[0]}; {hint}") from None
+    return VGGRelu12().load_vgg19_state_dict(read_state_dict(path, what), str(path))
 
 
 def load_perceptual(cfg: LossConfig) -> VGGRelu12 | None:

@@ -29,3 +29,20 @@ def epoch_factor(epoch: int, niter: int, niter_decay: int) -> float:
 
 def make_scheduler(optimizer: torch.optim.Optimizer, niter: int, niter_decay: int) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, LinearDecay(niter, niter_decay))
+
+
+def budget_factor(fraction: float, niter: int, niter_decay: int) -> float:
+    """The same shape stretched over a wall-clock budget (the demo): ``fraction`` of the budget spent -> LR factor.
+
+    Constant for the first ``niter / (niter + niter_decay)`` of the time, then linear to 0 at the end.
+    """
+    total = niter + niter_decay
+    if niter_decay <= 0 or total <= 0:
+        return 1.0
+    position = fraction * total
+    return min(1.0, max(0.0, (total - position) / niter_decay))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -1,0 +1,46 @@
+"""``posestylizer train``: train APS from a preset on a PATN-layout dataset (also under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train APS (one process, or one rank per device under torchrun)",
+        description="Trains the generator and both discriminators with the paper's objective and writes a run "
+        "folder: config.yaml, scalars.jsonl + tb/ (TensorBoard), samples/, checkpoints/ (full training state, "
+        "written atomically) and generator/ (the latest generator for evaluate/convert). Scale out with "
+        "`torchrun --nproc_per_node=N -m posestylizer train ...` (train.batch_size is the global batch).",
+        epilog="examples: posestylizer train --preset market --data data/market train.batch_size=32 | "
+        "posestylizer train --resume runs/market",
+    )
+    p.add_argument("--preset", choices=("market", "fashion", "synthetic"), help="config preset")
+    p.add_argument("--data", metavar="ROOT", help="dataset root (PATN layout; `posestylizer data synth` makes one)")
+    p.add_argument("--config", metavar="FILE", help="YAML file with config differences (applied after the preset)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
+    p.add_argument("--resume", metavar="RUN", help="continue exactly from a run folder's newest checkpoint (or a "
+                   "checkpoints/state-*.pt file); its config.yaml is used, overrides apply on top")  # fmt: skip
+    p.add_argument("--vgg-weights", metavar="FILE", help="torchvision VGG19 state dict (vgg19-dcbb9e9d.pth) for "
+                   "the perceptual loss, when torchvision's ImageNet weights cannot be downloaded")  # fmt: skip
+    p.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) after N iterations in total")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted config overrides, e.g. train.lr=1e-4")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from posestylizer.training.run import run_training
+
+    result = run_training(
+        preset=args.preset, data=args.data, overrides=args.overrides, config_file=args.config, out=args.out,
+        resume=args.resume, vgg_weights=args.vgg_weights, max_steps=args.max_steps, progress=not args.quiet,
+    )  # fmt: skip
+    if result.run_dir is not None:
+        print(f"{result.steps} iterations, {result.images_per_second:.1f} images/s; run folder: {result.run_dir}")
+        if result.interrupted:
+            print(f"interrupted: continue with `posestylizer train --resume {result.run_dir}`", file=sys.stderr)
+            return 130
+    return 0

@@ -1,0 +1,308 @@
+"""The APS training loop (reference §5.4): one G forward, then G's step, D_PP's step and D_PB's step.
+
+``Trainer(cfg, dataset, run_dir).fit()`` trains single-process or under torchrun (DDP, one process per device).
+Everything that decides the next number (networks, optimisers, schedulers, image pools, RNG states of every rank,
+counters) is in :meth:`Trainer.state_dict`, so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, Dataset
+
+from posestylizer.checkpoint import save_generator, unwrap
+from posestylizer.config import ExperimentConfig
+from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.losses import APSObjective, load_perceptual
+from posestylizer.models import Generator, build_discriminators, init_generator_weights
+from posestylizer.training.distributed import DistInfo, EpochSampler
+from posestylizer.training.pool import ImagePool
+from posestylizer.training.schedule import make_scheduler
+from posestylizer.training.state import rng_state, set_rng_state
+
+STATE_FORMAT = "posestylizer-train-state"
+BATCH_KEYS = ("src_img", "src_pose", "tgt_img", "tgt_pose")
+
+
+class PairForward(nn.Module):
+    """Runs a discriminator on the real and the fake pair in two separate forward calls (reference §5.6: with
+    BatchNorm each call has its own batch statistics) inside one module call, so that DDP sees one forward."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net(real), self.net(fake)
+
+
+def _check_precision(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None, use GradScaler) for ``train.precision``."""
+    if precision == "fp32":
+        return None, False
+    if precision == "bf16":
+        return torch.bfloat16, False
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("train.precision=fp16 needs CUDA (GradScaler); on CPU use train.precision=bf16")
+        return torch.float16, True
+    raise ConfigError(f"train.precision={precision}: choose fp32, bf16 or fp16")
+
+
+class Trainer:
+    """Networks, optimisers and the update phases of one run.
+
+    Args:
+        cfg: the resolved experiment config.
+        dataset: yields dicts with ``src_img`` / ``tgt_img`` (3, H, W) in [-1, 1] and ``src_pose`` / ``tgt_pose``
+            (18, H, W) heatmaps.
+        dist_info: rank, world size and device (:func:`~posestylizer.training.distributed.init_distributed`).
+        perceptual: the VGG relu1_2 slice, or None; by default loaded as ``cfg.loss`` asks (may raise WeightsError).
+    """
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        dataset: Dataset,
+        dist_info: DistInfo | None = None,
+        perceptual: nn.Module | None | str = "auto",
+    ) -> None:
+        self.cfg, self.dataset = cfg, dataset
+        self.dist = dist_info or DistInfo()
+        t, device = cfg.train, self.dist.device
+        if t.batch_size % self.dist.world_size:
+            raise ConfigError(
+                f"train.batch_size={t.batch_size} is the global batch: it must divide by the {self.dist.world_size} "
+                "processes"
+            )
+        self.local_batch = t.batch_size // self.dist.world_size
+        self.autocast_dtype, use_scaler = _check_precision(t.precision, device)
+        if t.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+            torch.backends.cudnn.benchmark = False
+        elif device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        # Same seed on every rank: identical initial weights (DDP also broadcasts rank 0's at wrap time).
+        torch.manual_seed(t.seed)
+        self.G = init_generator_weights(Generator(cfg.model))
+        self.D_PB, self.D_PP = build_discriminators(cfg.model, cfg.loss.gan_mode)
+        nets = [self.G, self.D_PB, self.D_PP]
+        if t.sync_batchnorm and self.dist.distributed and device.type == "cpu":
+            raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
+        if t.sync_batchnorm and self.dist.distributed:
+            nets = [nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in nets]
+        fmt = torch.channels_last if t.channels_last else torch.preserve_format
+        self.G, self.D_PB, self.D_PP = (n.to(device=device, memory_format=fmt).train() for n in nets)
+        # From here on each rank draws its own dropout masks.
+        torch.manual_seed(t.seed + 1 + self.dist.rank)
+
+        if perceptual == "auto":
+            perceptual = load_perceptual(cfg.loss)
+        if perceptual is not None:
+            perceptual = perceptual.to(device=device, memory_format=fmt)
+        self.objective = APSObjective(cfg.loss, d_pb=self.D_PB, d_pp=self.D_PP, perceptual=perceptual)
+
+        def adam(net: nn.Module) -> torch.optim.Adam:
+            return torch.optim.Adam(net.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+
+        self.opt_G, self.opt_PB, self.opt_PP = adam(self.G), adam(self.D_PB), adam(self.D_PP)
+        self.optimizers = {"G": self.opt_G, "D_PB": self.opt_PB, "D_PP": self.opt_PP}
+        self.schedulers = {k: make_scheduler(o, t.epochs, t.epochs_decay) for k, o in self.optimizers.items()}
+        pool_seed = t.seed * 7919 + self.dist.rank
+        self.pools = {"PB": ImagePool(cfg.loss.pool_size, pool_seed), "PP": ImagePool(cfg.loss.pool_size, pool_seed + 1)}
+        self.scaler = torch.amp.GradScaler(device.type) if use_scaler else None
+
+        # Wrappers: DDP for what is updated, optionally compiled. G's step calls the bare D's (no D update there).
+        g, pb, pp = self.G, PairForward(self.D_PB), PairForward(self.D_PP)
+        if self.dist.distributed:
+            ids = [device.index] if device.type == "cuda" else None
+            g, pb, pp = (DDP(m, device_ids=ids) for m in (g, pb, pp))
+        if t.compile:
+            g, pb, pp = (torch.compile(m) for m in (g, pb, pp))
+        self.g_call, self.pb_call, self.pp_call = g, pb, pp
+
+        self.sampler = EpochSampler(
+            len(dataset), t.epoch_length, t.seed, rank=self.dist.rank, world_size=self.dist.world_size
+        )
+        self.epoch = 0  # completed epochs
+        self.batch_in_epoch = 0  # completed batches of the current epoch
+        self.step = 0  # completed iterations
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def total_epochs(self) -> int:
+        return self.cfg.train.epochs + self.cfg.train.epochs_decay
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil((self.cfg.train.epoch_length or len(self.dataset)) / self.cfg.train.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.total_epochs * self.batches_per_epoch
+
+    def loader(self) -> DataLoader:
+        """This rank's batches of the current epoch (skipping those a resumed run has already done)."""
+        t = self.cfg.train
+        self.sampler.set_epoch(self.epoch, skip=self.batch_in_epoch * self.local_batch)
+        # The loader's own generator (worker seeds) depends on (seed, epoch, rank) only, not on the global RNG.
+        gen = torch.Generator().manual_seed((t.seed * 1009 + self.epoch) * 131 + self.dist.rank)
+        workers = self.cfg.data.num_workers
+        return DataLoader(
+            self.dataset,
+            batch_size=self.local_batch,
+            sampler=self.sampler,
+            num_workers=workers,
+            pin_memory=self.dist.device.type == "cuda",
+            drop_last=False,  # the reference keeps the last partial batch (§5.6)
+            generator=gen,
+            persistent_workers=False,
+        )
+
+    # ------------------------------------------------------------------ one iteration
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.dist.device.type, dtype=self.autocast_dtype)
+
+    def _to_device(self, batch: dict) -> dict[str, torch.Tensor]:
+        fmt = torch.channels_last if self.cfg.train.channels_last else torch.preserve_format
+        nb = self.dist.device.type == "cuda"
+        return {k: batch[k].to(self.dist.device, non_blocking=nb, memory_format=fmt) for k in BATCH_KEYS}
+
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        """One reference iteration (§5.4); returns the detached loss terms of this rank."""
+        b = self._to_device(batch)
+        src_img, src_pose, tgt_img, tgt_pose = (b[k] for k in BATCH_KEYS)
+        with self._autocast():
+            fake = self.g_call(src_img, src_pose, tgt_pose)
+            loss_g, stats = self.objective.generator(fake, tgt_img, src_img, tgt_pose)
+        self._update("G", loss_g)
+        fake = fake.detach()
+        # D_PP then D_PB, both on the fake made before G's step; fakes go through the pools as full D inputs.
+        for name, call, real_pair, fake_pair in (
+            ("PP", self.pp_call, torch.cat([tgt_img, src_img], 1), torch.cat([fake, src_img], 1)),
+            ("PB", self.pb_call, torch.cat([tgt_img, tgt_pose], 1), torch.cat([fake, tgt_pose], 1)),
+        ):
+            with self._autocast():
+                loss_d, d_stats = self.objective.discriminator(name, call, real_pair, self.pools[name].query(fake_pair))
+            self._update(f"D_{name}", loss_d)
+            stats.update(d_stats)
+        if self.scaler is not None:
+            self.scaler.update()
+        return stats
+
+    def end_epoch(self) -> None:
+        for sched in self.schedulers.values():
+            sched.step()
+        self.epoch += 1
+        self.batch_in_epoch = 0
+
+    def networks(self) -> tuple[tuple[str, nn.Module], ...]:
+        """(name, bare module) of G, D_PB and D_PP."""
+        return ("G", unwrap(self.G)), ("D_PB", unwrap(self.D_PB)), ("D_PP", unwrap(self.D_PP))
+
+    @property
+    def lr(self) -> float:
+        return self.opt_G.param_groups[0]["lr"]
+
+    @property
+    def finished(self) -> bool:
+        return self.epoch >= self.total_epochs
+
+    # ------------------------------------------------------------------ state
+    def _gather(self, obj):
+        """``obj`` of every rank (list indexed by rank); just ``[obj]`` in a single process."""
+        if not self.dist.distributed:
+            return [obj]
+        out = [None] * self.dist.world_size
+        dist.all_gather_object(out, obj)
+        return out
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs; collective under DDP (every rank must call it)."""
+        per_rank = self._gather(
+            {"rng": rng_state(), "pools": {k: p.state_dict() for k, p in self.pools.items()}}
+        )
+        return {
+            "format": STATE_FORMAT,
+            "version": 1,
+            "config": self.cfg.to_dict(),
+            "counters": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step},
+            "world_size": self.dist.world_size,
+            "nets": {k: net.state_dict() for k, net in self.networks()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "per_rank": per_rank,
+        }
+
+    def load_state_dict(self, state: dict, where: str = "checkpoint") -> None:
+        try:
+            for key, net in self.networks():
+                net.load_state_dict(state["nets"][key])
+            for key, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][key])
+            for key, sched in self.schedulers.items():
+                sched.load_state_dict(state["schedulers"][key])
+        except (KeyError, RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{where}: does not fit this run's networks/config ({first})") from None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        c = state["counters"]
+        self.epoch, self.batch_in_epoch, self.step = c["epoch"], c["batch_in_epoch"], c["step"]
+        per_rank = state["per_rank"]
+        # Same world size: each rank takes its own RNG and pools back (exact). Otherwise rank 0's state seeds all.
+        mine = per_rank[self.dist.rank] if state["world_size"] == self.dist.world_size else per_rank[0]
+        for key, pool in self.pools.items():
+            pool.load_state_dict(mine["pools"][key], device=self.dist.device)
+        set_rng_state(mine["rng"])
+
+    # ------------------------------------------------------------------ inference helpers
+    @torch.no_grad()
+    def generate(self, batch: dict, train_mode: bool = False) -> torch.Tensor:
+        """G's output for a batch (eval mode by default: BN running statistics, no dropout), on CPU."""
+        g = unwrap(self.G)
+        was_training = g.training
+        g.train(train_mode)
+        try:
+            b = self._to_device(batch)
+            with self._autocast():
+                out = g(b["src_img"], b["src_pose"], b["tgt_pose"])
+        finally:
+            g.train(was_training)
+        return out.float().cpu()
+
+    def export_generator(self, out_dir: str | Path, metadata: dict | None = None) -> Path:
+        """Write G as a native checkpoint folder (``posestylizer.checkpoint``), usable by every other command."""
+        meta = {"trained": {"epoch": self.epoch, "step": self.step, "preset": self.cfg.preset}, **(metadata or {})}
+        return save_generator(unwrap(self.G), self.cfg.model, out_dir, metadata=meta)
+
+
+def reduce_stats(stats: dict[str, torch.Tensor], info: DistInfo) -> dict[str, float]:
+    """Average loss terms over ranks (a collective under DDP) and turn them into floats."""
+    names = sorted(stats)
+    values = torch.stack([stats[k].float() for k in names])
+    if info.distributed:
+        dist.all_reduce(values)
+        values /= info.world_size
+    return dict(zip(names, values.tolist()))

@@ -1,0 +1,53 @@
+"""Exact resume: a run stopped mid-epoch and resumed logs the same losses and ends with the same weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from train_helpers import ToyPairs, tiny_config
+
+from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.training.run import find_checkpoint, read_scalars, train
+from posestylizer.training.state import load_state
+
+LOSS_KEYS = ("G/total", "G/l1", "G/gan_PB", "G/gan_PP", "D_PB/total", "D_PP/total")
+
+
+def _losses(run_dir):
+    return [(r["step"], tuple(r[k] for k in LOSS_KEYS), r["lr"]) for r in read_scalars(run_dir)]
+
+
+@pytest.mark.parametrize("preset", ["market", "fashion"])
+def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset):
+    # market: BatchNorm, dropout in G and D, BCE, a pool of 3 that replays fakes; fashion: InstanceNorm, LSGAN, no pool
+    extra = ["loss.pool_size=3"] if preset == "market" else []
+    cfg = tiny_config(preset, extra)
+    full = train(cfg, ToyPairs(), tmp_path / "full", progress=False)
+    assert full.steps == 6 and full.epochs == 3
+
+    part = train(cfg, ToyPairs(), tmp_path / "part", progress=False, max_steps=3)  # stops inside epoch 2
+    assert part.steps == 3 and part.epochs == 1 and not part.interrupted
+    ckpt = find_checkpoint(tmp_path / "part")
+    assert load_state(ckpt)["counters"] == {"epoch": 1, "batch_in_epoch": 1, "step": 3}
+    resumed = train(cfg, ToyPairs(), tmp_path / "part", resume_from=ckpt, progress=False)
+    assert resumed.steps == 6
+
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")  # bit-identical on CPU
+    a, b = load_state(find_checkpoint(tmp_path / "full")), load_state(find_checkpoint(tmp_path / "part"))
+    for net in ("G", "D_PB", "D_PP"):
+        for k, v in a["nets"][net].items():
+            assert torch.equal(v, b["nets"][net][k]), (net, k)
+    assert [p.name for p in sorted((tmp_path / "full" / "samples").iterdir())] == [
+        "epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]  # fmt: skip
+
+
+def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
+    cfg = tiny_config()
+    train(cfg, ToyPairs(), tmp_path / "run", progress=False, max_steps=1)
+    with pytest.raises(ConfigError, match="--resume"):
+        train(cfg, ToyPairs(), tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="no checkpoints"):
+        find_checkpoint(tmp_path)
+    bad = tiny_config(extra=["model.ngf=8"])
+    with pytest.raises(CheckpointError, match="does not fit"):
+        train(bad, ToyPairs(), tmp_path / "run", resume_from=find_checkpoint(tmp_path / "run"), progress=False)

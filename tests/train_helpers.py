@@ -1,0 +1,59 @@
+"""A tiny in-memory pair dataset and config for fast CPU training tests."""
+
+from __future__ import annotations
+
+import torch
+
+from posestylizer.config import load_config
+from posestylizer.pose import heatmaps
+
+TINY = [
+    "model.image_size=[32,16]", "model.n_blocks=2", "model.ngf=4", "model.ndf=4", "train.batch_size=4",
+    "train.epochs=2", "train.epochs_decay=1", "train.epoch_length=8", "train.log_every=1", "loss.perceptual=false",
+    "data.num_workers=0", "loss.pool_size=3", "train.deterministic=true",
+]  # fmt: skip
+
+
+class ToyPairs(torch.utils.data.Dataset):
+    """Random images and keypoints with the PairDataset item layout (pair i -> i + 1)."""
+
+    def __init__(self, n: int = 12, size: tuple[int, int] = (32, 16), seed: int = 0) -> None:
+        g = torch.Generator().manual_seed(seed)
+        self.size = size
+        self.imgs = torch.rand(n, 3, *size, generator=g) * 2 - 1
+        self.kp = torch.stack(
+            [torch.randint(0, size[0], (n, 18), generator=g), torch.randint(0, size[1], (n, 18), generator=g)], -1
+        )
+
+    def __len__(self) -> int:
+        return len(self.imgs)
+
+    def __getitem__(self, i: int) -> dict:
+        j = (i + 1) % len(self)
+        pose = [torch.from_numpy(heatmaps(self.kp[k].numpy(), self.size, 2.0)) for k in (i, j)]
+        return {"src_img": self.imgs[i], "tgt_img": self.imgs[j], "src_pose": pose[0], "tgt_pose": pose[1],
+                "src_kp": self.kp[i], "tgt_kp": self.kp[j]}  # fmt: skip
+
+
+def tiny_config(preset: str = "market", extra: list[str] | None = None):
+    return load_config(preset, overrides=TINY + list(extra or []))
+
+
+
+def ddp_worker(rank: int, world: int, port: int, overrides: list[str], out: str) -> None:
+    """One torchrun-like rank: join a gloo group from the environment, train, save this rank's parameters."""
+    import os
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))  # fmt: skip
+    torch.set_num_threads(1)
+    from posestylizer.training.distributed import init_distributed, shutdown_distributed
+    from posestylizer.training.run import train
+
+    info = init_distributed("cpu")
+    try:
+        result = train(tiny_config(extra=overrides), ToyPairs(), f"{out}/run", dist_info=info, progress=False)
+        nets = {k: {n: p.detach().clone() for n, p in net.named_parameters()} for k, net in result.trainer.networks()}
+        torch.save({"nets": nets, "losses": result.last_losses}, f"{out}/rank{rank}.pt")
+    finally:
+        shutdown_distributed()
