@@ -8,6 +8,7 @@ Prints numbers, asserts nothing. Runs in one process (set OMP/MKL threads to 1 f
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -20,12 +21,12 @@ from posestylizer.data import PairDataset, check_dataset, get_layout, write_data
 from posestylizer.pose import heatmaps
 
 
-def rate(fn, seconds: float) -> float:
-    """Calls of ``fn`` per second, over at least ``seconds`` (after one warm-up call)."""
-    fn()
+def rate(fn, items: list, seconds: float) -> float:
+    """Calls of ``fn(item)`` per second, cycling through ``items``, over at least ``seconds`` (after a warm-up)."""
+    fn(items[0])
     n, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
-        fn()
+        fn(items[n % len(items)])
         n += 1
     return n / elapsed
 
@@ -36,31 +37,30 @@ def bench_renders(seconds: float) -> None:
         layout = get_layout(preset)
         h, w = layout.image_size
         kps = [np.stack([rng.integers(0, h, 18), rng.integers(0, w, 18)], 1) for _ in range(64)]
-        it = iter(range(10**9))
-        r = rate(lambda: heatmaps(kps[next(it) % 64], (h, w), layout.heatmap_sigma), seconds)
+        r = rate(functools.partial(heatmaps, size=(h, w), sigma=layout.heatmap_sigma), kps, seconds)
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
             for i, kp in enumerate(kps):
                 paths.append(Path(tmp) / f"{i}.jpg.npy")
                 np.save(paths[-1], heatmaps(kp, (h, w), layout.heatmap_sigma).transpose(1, 2, 0))
-            it = iter(range(10**9))
-            r_npy = rate(lambda: np.load(paths[next(it) % 64]).transpose(2, 0, 1).copy(), seconds)
+            r_npy = rate(lambda path: np.load(path).transpose(2, 0, 1).copy(), paths, seconds)
         mb = h * w * 18 * 4 / 2**20
-        print(f"pose maps {preset:7s} {h}x{w}x18 (sigma {layout.heatmap_sigma:g}): render {r:8.0f}/s   "
-              f"read .npy {r_npy:8.0f}/s   ({mb:.2f} MiB per map on disk)")  # fmt: skip
+        print(
+            f"pose maps {preset:7s} {h}x{w}x18 (sigma {layout.heatmap_sigma:g}): render {r:8.0f}/s   "
+            f"read .npy {r_npy:8.0f}/s   ({mb:.2f} MiB per map on disk)"
+        )
 
 
 def bench_loader(root: Path, seconds: float) -> None:
     write_heatmaps(root, "market", "train")
     variants = {
-        "rendered from keypoints": dict(),
-        "precomputed .npy": dict(precomputed_heatmaps=True),
-        "rendered + target mask": dict(masks=True),
+        "rendered from keypoints": {"masks": False},
+        "precomputed .npy": {"masks": False, "precomputed_heatmaps": True},
+        "rendered + target mask": {"masks": True},
     }
     for label, kw in variants.items():
-        ds = PairDataset(root, "train", check=False, **{"masks": False, **kw})
-        it = iter(range(10**9))
-        r = rate(lambda: ds[next(it) % len(ds)], seconds)
+        ds = PairDataset(root, "train", check=False, **kw)
+        r = rate(ds.__getitem__, list(range(len(ds))), seconds)
         print(f"loader market, one process, {label:24s} {r:8.0f} samples/s (pairs)")
     ds = PairDataset(root, "train", check=False, masks=False)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -71,12 +71,14 @@ def bench_loader(root: Path, seconds: float) -> None:
         n, start = 0, time.perf_counter()
         for batch in batches:
             n += len(batch["src_name"])
-        print(f"loader market, DataLoader batch 32, {workers} workers       {n / (time.perf_counter() - start):8.0f} "
-              "samples/s")  # fmt: skip
+        took = time.perf_counter() - start
+        print(f"loader market, DataLoader batch 32, {workers} workers       {n / took:8.0f} samples/s")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--identities", type=int, default=40)
     parser.add_argument("--poses", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measured rate")

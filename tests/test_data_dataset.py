@@ -44,7 +44,10 @@ def test_precomputed_heatmaps_equal_rendered(root):
     assert write_heatmaps(root, "market", "test") == 3
     arr = np.load(root / "testK" / f"{PairDataset(root, 'test').pairs[0][0]}.npy")
     assert arr.shape == (128, 64, 18) and arr.dtype == np.float32
-    rendered, stored = PairDataset(root, "test"), PairDataset(root, "test", precomputed_heatmaps=True, masks=False)
+    rendered, stored = (
+        PairDataset(root, "test"),
+        PairDataset(root, "test", precomputed_heatmaps=True, masks=False),
+    )
     for i in range(len(rendered)):
         a, b = rendered[i], stored[i]
         assert torch.equal(a["src_pose"], b["src_pose"]) and torch.equal(a["tgt_pose"], b["tgt_pose"])
@@ -64,12 +67,16 @@ def test_flip_mirrors_images_and_keeps_labels_anatomical(root):
             seen.add("same")
             continue
         seen.add("flipped")
-        assert torch.equal(b["src_img"], a["src_img"].flip(-1)) and torch.equal(b["tgt_img"], a["tgt_img"].flip(-1))
+        assert torch.equal(b["src_img"], a["src_img"].flip(-1)) and torch.equal(
+            b["tgt_img"], a["tgt_img"].flip(-1)
+        )
         kp = a["src_kp"].clone()
         ok = (kp != -1).all(1)
         kp[ok, 1] = 63 - kp[ok, 1]
         assert torch.equal(b["src_kp"], kp[list(FLIP_INDEX)])  # the right shoulder stays the right shoulder
-        torch.testing.assert_close(b["src_pose"], torch.from_numpy(heatmaps(b["src_kp"].numpy(), (128, 64), 6.0)))
+        torch.testing.assert_close(
+            b["src_pose"], torch.from_numpy(heatmaps(b["src_kp"].numpy(), (128, 64), 6.0))
+        )
     assert seen == {"same", "flipped"}
 
 

@@ -90,9 +90,14 @@ def test_cli_pairs_reports_malformed_annotation(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["market", "fashion"])
 def test_layout_presets(tmp_path, name):
     layout = get_layout(name)
-    assert layout.annotation_path(tmp_path, "train").name == f"{'market' if name == 'market' else 'fashion-resize'}-annotation-train.csv"
+    assert (
+        layout.annotation_path(tmp_path, "train").name
+        == f"{'market' if name == 'market' else 'fashion-resize'}-annotation-train.csv"
+    )
     assert layout.heatmap_path(tmp_path, "test", "a.jpg") == tmp_path / "testK" / "a.jpg.npy"
     # the authors' Market test script looks for the test pairs one folder up (reference §1.1)
     (tmp_path / f"{layout.pairs.format(phase='test')}").write_text("from,to\n")
-    assert layout.pairs_path(tmp_path / "sub", "test", search_parent=True) == tmp_path / layout.pairs.format(phase="test")
+    assert layout.pairs_path(tmp_path / "sub", "test", search_parent=True) == tmp_path / layout.pairs.format(
+        phase="test"
+    )
     assert layout.pairs_path(tmp_path / "sub", "test") == tmp_path / "sub" / layout.pairs.format(phase="test")

@@ -28,7 +28,9 @@ def _one_image_dataset(root, layout_name, kps):
     return layout
 
 
-@pytest.mark.parametrize(("preset", "size", "sigma"), [("market", (128, 64), 6.0), ("fashion", (256, 176), 12.0)])
+@pytest.mark.parametrize(
+    ("preset", "size", "sigma"), [("market", (128, 64), 6.0), ("fashion", (256, 176), 12.0)]
+)
 def test_heatmaps_match_reference(ref, preset, size, sigma):
     kp = ref[f"heatmap_{preset}_kp"].numpy()
     expected = ref[f"heatmap_{preset}"].numpy()  # (H, W, 18)

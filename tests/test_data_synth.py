@@ -47,7 +47,9 @@ def test_layout_and_counts(market):
             with Image.open(root / phase / name) as img:
                 assert img.format == "JPEG" and img.size == (64, 128)
             mask = np.asarray(Image.open(root / "masks" / phase / name.replace(".jpg", ".png")))
-            assert mask.shape == (128, 64) and set(np.unique(mask)) <= {0, 255} and 0.1 < (mask > 0).mean() < 0.6
+            assert (
+                mask.shape == (128, 64) and set(np.unique(mask)) <= {0, 255} and 0.1 < (mask > 0).mean() < 0.6
+            )
             assert Image.open(root / "backgrounds" / phase / name.replace(".jpg", ".png")).size == (64, 128)
             assert kp.shape == (18, 2)
         pairs = read_pairs(layout.pairs_path(root, phase))
@@ -133,7 +135,7 @@ def test_left_right_semantics(yaw, view):
 
 
 def test_mask_and_background_explain_the_image():
-    image, kp, mask, bg = render_sample("market", 1, 0, seed=0)
+    image, _, mask, bg = render_sample("market", 1, 0, seed=0)
     diff = np.abs(image.astype(int) - bg.astype(int)).sum(axis=2)
     assert np.median(diff[~mask]) == 0  # outside the person the image is the plate
     assert (diff[mask] > 0).mean() > 0.9
@@ -150,7 +152,10 @@ def test_bad_arguments(tmp_path):
 
 def test_cli_synth_with_grid(tmp_path, capsys):
     grid = tmp_path / "grid.png"
-    assert main(["data", "synth", str(tmp_path / "d"), "--identities", "3", "--poses", "2", "--grid", str(grid)]) == 0
+    assert (
+        main(["data", "synth", str(tmp_path / "d"), "--identities", "3", "--poses", "2", "--grid", str(grid)])
+        == 0
+    )
     assert "6 images of 3 people" in capsys.readouterr().out
     assert Image.open(grid).size == (2 * 66 * 2, 2 * 130 * 2)  # train people x poses, 1-px borders, 2x
 
@@ -158,7 +163,9 @@ def test_cli_synth_with_grid(tmp_path, capsys):
 def test_rewriting_replaces_an_earlier_synthetic_dataset_only(tmp_path):
     write_dataset(tmp_path / "d", identities=4, poses=3, seed=0)
     write_dataset(tmp_path / "d", identities=2, poses=2, seed=0)
-    assert len(list((tmp_path / "d" / "train").iterdir())) + len(list((tmp_path / "d" / "test").iterdir())) == 4
+    assert (
+        len(list((tmp_path / "d" / "train").iterdir())) + len(list((tmp_path / "d" / "test").iterdir())) == 4
+    )
     assert len(list((tmp_path / "d" / "masks" / "train").iterdir())) == 2
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "photo.jpg").write_bytes(b"x")

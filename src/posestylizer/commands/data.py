@@ -21,7 +21,9 @@ def _layout(args: argparse.Namespace):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="make, check and pair PATN-layout datasets (synthetic people, Market, DeepFashion)")
+    p = sub.add_parser(
+        "data", help="make, check and pair PATN-layout datasets (synthetic people, Market, DeepFashion)"
+    )
     data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     s = data_sub.add_parser(
@@ -46,8 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("root", help="dataset folder")
     _layout_options(c)
-    c.add_argument("--phase", choices=("train", "test"), action="append", help="check only this phase (repeatable)")
-    c.add_argument("--no-decode", action="store_true", help="read image headers only (faster; misses truncation)")
+    c.add_argument(
+        "--phase", choices=("train", "test"), action="append", help="check only this phase (repeatable)"
+    )
+    c.add_argument(
+        "--no-decode", action="store_true", help="read image headers only (faster; misses truncation)"
+    )
     c.set_defaults(func=run_check)
 
     r = data_sub.add_parser(

@@ -76,7 +76,13 @@ def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True)
 
 
 def _check_images(
-    rows: list[AnnotationRow], image_dir: Path, layout: Layout, annotation: Path, decode: bool, progress: bool, desc: str
+    rows: list[AnnotationRow],
+    image_dir: Path,
+    layout: Layout,
+    annotation: Path,
+    decode: bool,
+    progress: bool,
+    desc: str,
 ) -> list[Problem]:
     paths = [image_dir / r.name for r in rows]
     size = tuple(layout.image_size)
@@ -139,20 +145,30 @@ def check_dataset(
         if rows and not image_dir.is_dir():
             report.problems.append(Problem(image_dir, None, f"image folder of the {phase} phase not found"))
         elif rows:
-            report.problems += _check_images(rows, image_dir, layout, path, decode, progress, f"check {phase}")
+            report.problems += _check_images(
+                rows, image_dir, layout, path, decode, progress, f"check {phase}"
+            )
         report.counts[f"{phase} images"] = len(rows)
 
         pairs_path = layout.pairs_path(root, phase, search_parent=True)
         pairs, problems = parse_pairs(pairs_path)
         report.problems += problems
-        for src, tgt, line in pairs if path.exists() else ():  # without annotations every name would be reported
+        for src, tgt, line in (
+            pairs if path.exists() else ()
+        ):  # without annotations every name would be reported
             missing = [n for n in (src, tgt) if n not in known]
             if missing:
                 report.problems.append(
-                    Problem(pairs_path, line, f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair")
+                    Problem(
+                        pairs_path,
+                        line,
+                        f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair",
+                    )
                 )
         if not pairs and not problems:
-            report.problems.append(Problem(pairs_path, None, "no pairs; make them with `posestylizer data pairs ROOT`"))
+            report.problems.append(
+                Problem(pairs_path, None, "no pairs; make them with `posestylizer data pairs ROOT`")
+            )
         report.counts[f"{phase} pairs"] = len(pairs)
 
     if len(annotations) == len(PHASES):
@@ -169,7 +185,11 @@ def check_dataset(
                 first = train_ids[pid]
                 where = f"{layout.annotation_path(root, 'train').name}:{first.line}"
                 report.problems.append(
-                    Problem(test_path, row.line, f"person '{pid}' is also in the train set ({where}); "
-                            "train and test must not share people")
+                    Problem(
+                        test_path,
+                        row.line,
+                        f"person '{pid}' is also in the train set ({where}); "
+                        "train and test must not share people",
+                    )
                 )
     return report

@@ -101,7 +101,9 @@ class PairDataset(torch.utils.data.Dataset):
             raise DataError(f"unknown phase '{phase}': choose one of {', '.join(PHASES)}")
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"{self.root}: dataset folder not found (make one with `posestylizer data synth`)")
+            raise DataError(
+                f"{self.root}: dataset folder not found (make one with `posestylizer data synth`)"
+            )
         self.phase = phase
         self.layout = get_layout(layout, image_size=image_size, heatmap_sigma=heatmap_sigma)
         if pairs_file:
@@ -121,7 +123,9 @@ class PairDataset(torch.utils.data.Dataset):
         self.pairs = read_pairs(pairs_path)
         unknown = [n for pair in self.pairs for n in pair if n not in self.annotations]
         if unknown:
-            raise DataError(f"{pairs_path}: {len(unknown)} image name(s) not in the annotation, e.g. {unknown[0]}")
+            raise DataError(
+                f"{pairs_path}: {len(unknown)} image name(s) not in the annotation, e.g. {unknown[0]}"
+            )
 
     @classmethod
     def from_config(cls, cfg: Any, phase: str = "train", **kwargs: Any) -> PairDataset:
@@ -132,15 +136,17 @@ class PairDataset(torch.utils.data.Dataset):
         """
         data = cfg.data
         if not data.root:
-            raise DataError("no dataset given: set data.root=PATH (make one with `posestylizer data synth PATH`)")
-        options = dict(
-            layout=get_layout(data.layout, annotation=data.annotation_file, pairs=data.pairs_file),
-            image_size=tuple(cfg.model.image_size),
-            heatmap_sigma=data.heatmap_sigma,
-            precomputed_heatmaps=data.use_precomputed_heatmaps,
-            flip=data.flip and phase == "train",
-            masks=phase == "test",
-        )
+            raise DataError(
+                "no dataset given: set data.root=PATH (make one with `posestylizer data synth PATH`)"
+            )
+        options = {
+            "layout": get_layout(data.layout, annotation=data.annotation_file, pairs=data.pairs_file),
+            "image_size": tuple(cfg.model.image_size),
+            "heatmap_sigma": data.heatmap_sigma,
+            "precomputed_heatmaps": data.use_precomputed_heatmaps,
+            "flip": data.flip and phase == "train",
+            "masks": phase == "test",
+        }
         options.update(kwargs)
         return cls(data.root, phase, **options)
 
@@ -213,4 +219,3 @@ def write_heatmaps(root: str | Path, layout: str | Layout = "market", phase: str
         maps = heatmaps(kp, layout.image_size, layout.heatmap_sigma)
         np.save(layout.heatmap_path(root, phase, name), maps.transpose(1, 2, 0))
     return len(annotations)
-

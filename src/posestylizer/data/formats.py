@@ -67,9 +67,15 @@ def _parse_coords(cell: str, axis: str) -> tuple[list | None, str]:
     except json.JSONDecodeError as err:
         return None, f"keypoints_{axis} is not a JSON list ({err.msg})"
     if not isinstance(values, list):
-        return None, f"keypoints_{axis}: expected a JSON list of {NUM_KEYPOINTS} integers, got {type(values).__name__}"
+        return (
+            None,
+            f"keypoints_{axis}: expected a JSON list of {NUM_KEYPOINTS} integers, got {type(values).__name__}",
+        )
     if len(values) != NUM_KEYPOINTS:
-        return None, f"keypoints_{axis} has {len(values)} values, expected {NUM_KEYPOINTS} (OpenPose COCO-18 order)"
+        return (
+            None,
+            f"keypoints_{axis} has {len(values)} values, expected {NUM_KEYPOINTS} (OpenPose COCO-18 order)",
+        )
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return None, f"keypoints_{axis}[{i}] is {v!r}, expected an integer pixel (-1 = missing)"
@@ -104,7 +110,9 @@ def parse_annotations(path: str | Path) -> tuple[list[AnnotationRow], list[Probl
         fields = text.split(":")
         if len(fields) != 3:
             problems.append(
-                Problem(path, number, f"row has {len(fields)} ':'-separated fields, expected 3 (name:[ys]:[xs])")
+                Problem(
+                    path, number, f"row has {len(fields)} ':'-separated fields, expected 3 (name:[ys]:[xs])"
+                )
             )
             continue
         name = fields[0].strip()
@@ -122,7 +130,12 @@ def parse_annotations(path: str | Path) -> tuple[list[AnnotationRow], list[Probl
             continue
         if name in seen:
             problems.append(
-                Problem(path, number, f"{name}: duplicate of line {seen[name]}; keep one row per image", subject=name)
+                Problem(
+                    path,
+                    number,
+                    f"{name}: duplicate of line {seen[name]}; keep one row per image",
+                    subject=name,
+                )
             )
             continue
         seen[name] = number
@@ -142,7 +155,9 @@ def format_annotation_row(name: str, keypoints: np.ndarray) -> str:
     return f"{name}: {json.dumps(kp[:, 0].tolist())}: {json.dumps(kp[:, 1].tolist())}"
 
 
-def write_annotations(path: str | Path, annotations: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]) -> None:
+def write_annotations(
+    path: str | Path, annotations: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]
+) -> None:
     """Write an annotation CSV in the layout compute_coordinates emits (``name: [ys]: [xs]``)."""
     items = annotations.items() if isinstance(annotations, Mapping) else annotations
     lines = [":".join(ANNOTATION_HEADER)] + [format_annotation_row(n, kp) for n, kp in items]
@@ -174,20 +189,28 @@ def parse_pairs(path: str | Path) -> tuple[list[tuple[str, str, int]], list[Prob
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return pairs, [Problem(path, None, "pair file not found; make one with `posestylizer data pairs ROOT`")]
+        return pairs, [
+            Problem(path, None, "pair file not found; make one with `posestylizer data pairs ROOT`")
+        ]
     except (OSError, UnicodeDecodeError) as err:
         return pairs, [Problem(path, None, f"cannot read pair file ({err})")]
     rows = list(csv.reader(text.splitlines()))
     header = [c.strip() for c in rows[0]] if rows else []
     if "from" not in header or "to" not in header:
-        return pairs, [Problem(path, 1, f"header must name the columns 'from' and 'to', got {','.join(header)!r}")]
+        return pairs, [
+            Problem(path, 1, f"header must name the columns 'from' and 'to', got {','.join(header)!r}")
+        ]
     i_from, i_to = header.index("from"), header.index("to")
     problems: list[Problem] = []
     for number, row in enumerate(rows[1:], start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) != len(header):
-            problems.append(Problem(path, number, f"row has {len(row)} fields, expected {len(header)} ({','.join(header)})"))
+            problems.append(
+                Problem(
+                    path, number, f"row has {len(row)} fields, expected {len(header)} ({','.join(header)})"
+                )
+            )
             continue
         src, tgt = row[i_from].strip(), row[i_to].strip()
         if not src or not tgt:

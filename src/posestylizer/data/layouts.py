@@ -49,7 +49,9 @@ class Layout:
 
     def __post_init__(self) -> None:
         if self.identity_split not in ("first", "last"):
-            raise DataError(f"layout {self.name}: identity_split must be 'first' or 'last', not {self.identity_split!r}")
+            raise DataError(
+                f"layout {self.name}: identity_split must be 'first' or 'last', not {self.identity_split!r}"
+            )
 
     def annotation_path(self, root: str | Path, phase: str) -> Path:
         return Path(root) / self.annotation.format(phase=phase)
@@ -115,7 +117,9 @@ def get_layout(layout: str | Layout = "market", **overrides) -> Layout:
         try:
             base = LAYOUTS[layout]
         except KeyError:
-            raise DataError(f"unknown dataset layout '{layout}': choose one of {', '.join(LAYOUTS)}") from None
+            raise DataError(
+                f"unknown dataset layout '{layout}': choose one of {', '.join(LAYOUTS)}"
+            ) from None
     changes = {k: v for k, v in overrides.items() if v not in (None, "")}
     if "image_size" in changes:
         changes["image_size"] = tuple(int(v) for v in changes["image_size"])

@@ -85,11 +85,21 @@ def _jitter(rng: np.random.Generator, color: tuple, amount: float) -> tuple[floa
     return tuple(float(v) for v in c)
 
 
-def _hsv(rng: np.random.Generator, sat: tuple[float, float], val: tuple[float, float]) -> tuple[float, float, float]:
+def _hsv(
+    rng: np.random.Generator, sat: tuple[float, float], val: tuple[float, float]
+) -> tuple[float, float, float]:
     return colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(*sat), rng.uniform(*val))
 
 
-_SKIN = [(255, 224, 196), (241, 194, 160), (224, 172, 130), (198, 134, 94), (160, 104, 70), (120, 78, 52), (88, 58, 40)]
+_SKIN = [
+    (255, 224, 196),
+    (241, 194, 160),
+    (224, 172, 130),
+    (198, 134, 94),
+    (160, 104, 70),
+    (120, 78, 52),
+    (88, 58, 40),
+]
 _HAIR = [(28, 24, 22), (58, 40, 28), (98, 68, 44), (196, 164, 106), (128, 60, 34), (150, 148, 146)]
 _BOTTOMS = [(52, 72, 112), (36, 36, 42), (168, 148, 108), (110, 110, 116), (36, 44, 78), (92, 64, 46)]
 _SHOES = [(24, 24, 26), (236, 236, 232), (96, 62, 38), (120, 120, 124)]
@@ -99,7 +109,9 @@ def sample_identity(index: int, seed: int, preset: str = "market") -> Identity:
     """The person ``index`` of dataset ``seed`` (independent of how many identities are drawn)."""
     rng = np.random.default_rng([seed, index, 1])
     build = rng.uniform(0.85, 1.2)
-    bottom = rng.choice(["trousers", "shorts", "skirt"], p=[0.55, 0.2, 0.25] if preset == "market" else [0.4, 0.25, 0.35])
+    bottom = rng.choice(
+        ["trousers", "shorts", "skirt"], p=[0.55, 0.2, 0.25] if preset == "market" else [0.4, 0.25, 0.35]
+    )
     top = _hsv(rng, (0.15, 0.9), (0.25, 0.95))
     if rng.random() < 0.2:  # whites, greys and blacks are common in both datasets
         g = rng.choice([0.1, 0.5, 0.92])
@@ -314,8 +326,8 @@ class _Canvas:
 
     def box(self, x0: float, x1: float, y0: float, y1: float):
         """Pixel grid of a bounding box (clipped), or None when it misses the image."""
-        c0, c1 = max(int(math.floor(x0)) - 1, 0), min(int(math.ceil(x1)) + 2, self.w)
-        r0, r1 = max(int(math.floor(y0)) - 1, 0), min(int(math.ceil(y1)) + 2, self.h)
+        c0, c1 = max(math.floor(x0) - 1, 0), min(math.ceil(x1) + 2, self.w)
+        r0, r1 = max(math.floor(y0) - 1, 0), min(math.ceil(y1) + 2, self.h)
         if c0 >= c1 or r0 >= r1:
             return None
         return (slice(r0, r1), slice(c0, c1)), self.xs[None, c0:c1], self.ys[r0:r1, None]
@@ -417,7 +429,9 @@ class _Renderer:
             pad = max(ra, rb)
 
             def draw(cv: _Canvas, label: int) -> None:
-                got = cv.box(min(a[0], b[0]) - pad, max(a[0], b[0]) + pad, min(a[1], b[1]) - pad, max(a[1], b[1]) + pad)
+                got = cv.box(
+                    min(a[0], b[0]) - pad, max(a[0], b[0]) + pad, min(a[1], b[1]) - pad, max(a[1], b[1]) + pad
+                )
                 if got is None:
                     return
                 sl, px, py = got
@@ -454,7 +468,9 @@ class _Renderer:
             c = abs(lx) / max(math.hypot(lx, lz), 1e-9)
             return math.hypot(lat_w * c, ident.depth * math.sqrt(max(0.0, 1 - c * c))) * s
 
-        mid = lambda a, b: (z[a] + z[b]) / 2  # noqa: E731
+        def mid(a: str, b: str) -> float:
+            return (z[a] + z[b]) / 2
+
         # legs, shoes and the bottom garment
         leg_keys = {}
         for side in ("r", "l"):
@@ -485,7 +501,12 @@ class _Renderer:
             # the seat: from the waist to the crotch, as wide as the hips and the tops of the thighs
             half = projected_half_width(ident.hip_w + ident.thigh_r * 0.95)
             w0, w1 = pel - down * 0.03 * s, pel + down * ident.thigh_r * 1.3 * s
-            verts = [w0 - across * half, w0 + across * half, w1 + across * half * 0.9, w1 - across * half * 0.9]
+            verts = [
+                w0 - across * half,
+                w0 + across * half,
+                w1 + across * half * 0.9,
+                w1 - across * half * 0.9,
+            ]
             parts.append((hips_key + 0.002, "pelvis", polygon(verts, bottom, round_px=0.5)))
         else:
             waist = projected_half_width(ident.hip_w + ident.thigh_r * 0.9)
@@ -514,7 +535,12 @@ class _Renderer:
         parts.append((torso_key + 0.004, "neck", capsule(pt["neck"] + axis * 0.02 * s, pt["head"],
                                                         ident.head_r * 0.42, ident.head_r * 0.4, skin)))  # fmt: skip
         for side in ("r", "l"):
-            sh, el, wr, hand = pt[f"{side}_shoulder"], pt[f"{side}_elbow"], pt[f"{side}_wrist"], pt[f"{side}_hand"]
+            sh, el, wr, hand = (
+                pt[f"{side}_shoulder"],
+                pt[f"{side}_elbow"],
+                pt[f"{side}_wrist"],
+                pt[f"{side}_hand"],
+            )
             key = mid(f"{side}_elbow", f"{side}_wrist") + 0.02
             key = max(key, torso_key + 0.01) if abs(z[f"{side}_shoulder"] - torso_key) < 0.06 else key
             ar = ident.arm_r
@@ -523,7 +549,9 @@ class _Renderer:
             fore_color = top_color if ident.sleeve == "long" else skin
             grow = 1.15 if ident.sleeve == "long" else 1.0
             parts.append((key, group, capsule(sh, el, ar * grow, ar * 0.85 * grow, upper_color)))
-            parts.append((key + 0.0005, group, capsule(el, wr, ar * 0.85 * grow, ar * 0.7 * grow, fore_color)))
+            parts.append(
+                (key + 0.0005, group, capsule(el, wr, ar * 0.85 * grow, ar * 0.7 * grow, fore_color))
+            )
             if ident.sleeve == "short":
                 cuff = sh + (el - sh) * 0.5
                 parts.append((key + 0.001, group, capsule(sh, cuff, ar * 1.2, ar * 1.12, top_color)))
@@ -575,24 +603,29 @@ class _Renderer:
         parts.append((head_key, "head", head_draw))
         return parts
 
-    def _keypoints(self, pt, pts3, canvas: _Canvas, groups: list[str], rng: np.random.Generator) -> np.ndarray:
+    def _keypoints(
+        self, pt, pts3, canvas: _Canvas, groups: list[str], rng: np.random.Generator
+    ) -> np.ndarray:
         """(18, 2) (y, x) keypoints with -1 where a point is out of frame, hidden or (rarely) missed."""
         h, w = self.size
         kp = np.full((NUM_KEYPOINTS, 2), MISSING, np.int64)
         for i, name in enumerate(KEYPOINT_NAMES):
-            r, c = (int(round(v)) for v in pt[name][::-1])
+            r, c = np.rint(pt[name][::-1]).astype(int)
             if not (0 <= r < h and 0 <= c < w):
                 continue  # out of frame
             kind = name.rsplit("_", 1)[-1]
-            if kind in _FACE and float(_unit(pts3[name] - pts3["head"])[2]) < (-0.3 if kind == "ear" else -0.05):
+            if kind in _FACE and float(_unit(pts3[name] - pts3["head"])[2]) < (
+                -0.3 if kind == "ear" else -0.05
+            ):
                 continue  # on the far side of the head (z is toward the camera)
-            if canvas.label[r, c] >= 0:
-                top = groups[canvas.label[r, c]]  # the part painted last at this pixel
-                other_side = top[:2] in ("r_", "l_") and name[:2] in ("r_", "l_") and top[0] != name[0]
-                if top.rsplit("_", 1)[-1] not in _OWN_PARTS[kind] or (other_side and kind not in _FACE):
-                    # an estimator usually misses hidden limbs but still places a hidden shoulder or hip
-                    if rng.random() < (0.3 if kind in ("shoulder", "hip") else 0.85):
-                        continue
+            top = groups[canvas.label[r, c]] if canvas.label[r, c] >= 0 else ""  # the part painted last here
+            other_side = top[:2] in ("r_", "l_") and name[:2] in ("r_", "l_") and top[0] != name[0]
+            hidden = top and (
+                top.rsplit("_", 1)[-1] not in _OWN_PARTS[kind] or (other_side and kind not in _FACE)
+            )
+            # an estimator usually misses hidden limbs but still places a hidden shoulder or hip
+            if hidden and rng.random() < (0.3 if kind in ("shoulder", "hip") else 0.85):
+                continue
             if rng.random() < (0.04 if kind in ("ear", "wrist", "ankle") else 0.015):
                 continue  # the estimator just missed it
             kp[i] = (r, c)
@@ -618,7 +651,9 @@ def background(preset: str, size: tuple[int, int], seed: int, pad: int) -> np.nd
         base = rng.uniform(0.86, 0.97)
         tint = rng.uniform(-0.02, 0.02, 3)
         grad = np.linspace(0.02, -0.03, h, dtype=np.float32)[:, None, None]
-        img = np.full((h, ww, 3), base, np.float32) + tint + grad + 0.01 * _noise(rng, h, ww, (4, 4))[..., None]
+        img = (
+            np.full((h, ww, 3), base, np.float32) + tint + grad + 0.01 * _noise(rng, h, ww, (4, 4))[..., None]
+        )
         return np.clip(img, 0, 1).astype(np.float32)
     ground_y = int(h * rng.uniform(0.55, 0.8))
     wall = np.array(_hsv(rng, (0.02, 0.2), (0.25, 0.85)), np.float32)
@@ -647,7 +682,9 @@ def background(preset: str, size: tuple[int, int], seed: int, pad: int) -> np.nd
     if rng.random() < 0.5:  # foliage
         for _ in range(int(rng.integers(1, 4))):
             cx, cy, r = rng.uniform(0, ww), rng.uniform(0, ground_y * 0.8), rng.uniform(6, 18)
-            leaf = np.array([rng.uniform(0.15, 0.35), rng.uniform(0.35, 0.55), rng.uniform(0.1, 0.25)], np.float32)
+            leaf = np.array(
+                [rng.uniform(0.15, 0.35), rng.uniform(0.35, 0.55), rng.uniform(0.1, 0.25)], np.float32
+            )
             a = np.clip(r - np.hypot(xx - cx, (yy - cy) * 1.2), 0, 1)[..., None]
             img = img * (1 - a) + leaf * (a * (1 + 0.25 * _noise(rng, h, ww, (8, 8))[..., None]))
     # paving joints on the ground
@@ -673,8 +710,14 @@ def _market_name(ident: Identity, k: int, rng: np.random.Generator) -> str:
 
 def _fashion_name(ident: Identity, k: int, pose: Pose) -> str:
     # fashion + gender + category + id + 8-digit item + 2-digit index + _ + pose digit + view (reference §1.4)
-    gender = "WOMEN" if (ident.index % 2 == 0) == (ident.bottom == "skirt" or ident.hair_style == "long") else "MEN"
-    category = {"skirt": "Skirts", "shorts": "Shorts"}.get(ident.bottom, "Tees_Tanks" if ident.sleeve != "long" else "Pants")
+    gender = (
+        "WOMEN"
+        if (ident.index % 2 == 0) == (ident.bottom == "skirt" or ident.hair_style == "long")
+        else "MEN"
+    )
+    category = {"skirt": "Skirts", "shorts": "Shorts"}.get(
+        ident.bottom, "Tees_Tanks" if ident.sleeve != "long" else "Pants"
+    )
     facing = math.cos(pose.yaw)
     view = "front" if facing > 0.5 else "back" if facing < -0.5 else "side"
     return f"fashion{gender}{category}id{ident.index + 1:08d}01_{k + 1}{view}.jpg"
@@ -709,15 +752,18 @@ def _render_one(renderer: _Renderer, ident: Identity, preset: str, plate: np.nda
     for attempt in range(20 if k < 2 else 1):
         rng = np.random.default_rng([seed, ident.index, 2, k, attempt])
         pose = sample_pose(rng, preset)
-        h, w = renderer.size
+        w = renderer.size[1]
         pad = (plate.shape[1] - w) // 2
-        x0 = int(round(pose.shift * 2 * pad))
+        x0 = round(pose.shift * 2 * pad)
         bg = plate[:, x0 : x0 + w]
         image, kp, mask = renderer.render(ident, pose, bg, rng)
         if pairable(kp):
             break
-    to8 = lambda a: (a * 255 + 0.5).astype(np.uint8)  # noqa: E731
-    return to8(image), kp, mask, to8(np.clip(bg * pose.light, 0, 1)), pose, rng
+    return _to_uint8(image), kp, mask, _to_uint8(np.clip(bg * pose.light, 0, 1)), pose, rng
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return (image * 255 + 0.5).astype(np.uint8)
 
 
 def _prepare_output(out: Path, layout: Layout) -> None:
@@ -792,7 +838,9 @@ def write_dataset(
             name = _market_name(ident, k, rng) if preset == "market" else _fashion_name(ident, k, pose)
             stem = Path(name).stem
             Image.fromarray(image).save(layout.image_dir(out, phase) / name, quality=95)
-            Image.fromarray(mask.astype(np.uint8) * 255).save(out / "masks" / phase / f"{stem}.png", compress_level=1)
+            Image.fromarray(mask.astype(np.uint8) * 255).save(
+                out / "masks" / phase / f"{stem}.png", compress_level=1
+            )
             Image.fromarray(bg).save(out / "backgrounds" / phase / f"{stem}.png", compress_level=1)
             annotations[phase].append((name, kp))
     pairs = {}
@@ -852,7 +900,9 @@ def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str 
     for names in chosen:
         tiles = [read_image(layout.image_dir(root, phase) / n) for n in names[:per_person]]
         tiles += [np.full((h, w, 3), 255, np.uint8)] * (per_person - len(tiles))
-        rows.append(np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255) for t in tiles], 1))
+        rows.append(
+            np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0)), constant_values=255) for t in tiles], 1)
+        )
     grid = np.concatenate(rows, 0)
     scale = scale or (2 if h <= 128 else 1)
     return grid.repeat(scale, 0).repeat(scale, 1) if scale > 1 else grid
