@@ -128,68 +128,74 @@ def check_dataset(
     annotations: dict[str, list[AnnotationRow]] = {}
     for phase in PHASES:
         path = layout.annotation_path(root, phase)
-        if phase not in phases and not path.exists():
-            continue
-        rows, problems = parse_annotations(path)
-        annotations[phase] = rows
-        if phase not in phases:
-            continue  # read only for the identity check
-        report.problems += problems
-        # names of malformed rows count as annotated: their pairs are not reported a second time
-        known = {r.name for r in rows} | {p.subject for p in problems if p.subject}
-        for row in rows:
-            msg = validate_keypoints(row.keypoints, layout.image_size)
-            if msg:
-                report.problems.append(Problem(path, row.line, f"{row.name}: {msg}", subject=row.name))
-        image_dir = layout.image_dir(root, phase)
-        if rows and not image_dir.is_dir():
-            report.problems.append(Problem(image_dir, None, f"image folder of the {phase} phase not found"))
-        elif rows:
-            report.problems += _check_images(
-                rows, image_dir, layout, path, decode, progress, f"check {phase}"
-            )
-        report.counts[f"{phase} images"] = len(rows)
-
-        pairs_path = layout.pairs_path(root, phase, search_parent=True)
-        pairs, problems = parse_pairs(pairs_path)
-        report.problems += problems
-        for src, tgt, line in (
-            pairs if path.exists() else ()
-        ):  # without annotations every name would be reported
-            missing = [n for n in (src, tgt) if n not in known]
-            if missing:
-                report.problems.append(
-                    Problem(
-                        pairs_path,
-                        line,
-                        f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair",
-                    )
-                )
-        if not pairs and not problems:
-            report.problems.append(
-                Problem(pairs_path, None, "no pairs; make them with `posestylizer data pairs ROOT`")
-            )
-        report.counts[f"{phase} pairs"] = len(pairs)
-
+        if phase in phases or path.exists():  # a phase not checked is still read for the identity check
+            rows, problems = parse_annotations(path)
+            annotations[phase] = rows
+            if phase in phases:
+                report.problems += problems
+                _check_phase(report, phase, rows, problems, decode, progress)
     if len(annotations) == len(PHASES):
-        train_ids: dict[str, AnnotationRow] = {}
-        for row in annotations["train"]:
-            if not layout.is_junk(row.name):
-                train_ids.setdefault(layout.identity(row.name), row)
-        test_path = layout.annotation_path(root, "test")
-        reported: set[str] = set()
-        for row in annotations["test"]:
-            pid = layout.identity(row.name)
-            if pid in train_ids and pid not in reported and not layout.is_junk(row.name):
-                reported.add(pid)
-                first = train_ids[pid]
-                where = f"{layout.annotation_path(root, 'train').name}:{first.line}"
-                report.problems.append(
-                    Problem(
-                        test_path,
-                        row.line,
-                        f"person '{pid}' is also in the train set ({where}); "
-                        "train and test must not share people",
-                    )
-                )
+        _check_identities(report, annotations["train"], annotations["test"])
     return report
+
+
+def _check_phase(
+    report: CheckReport,
+    phase: str,
+    rows: list[AnnotationRow],
+    row_problems: list[Problem],
+    decode: bool,
+    progress: bool,
+) -> None:
+    """Keypoint ranges, images and the pair list of one phase whose annotation rows have been parsed."""
+    root, layout = report.root, report.layout
+    path = layout.annotation_path(root, phase)
+    for row in rows:
+        msg = validate_keypoints(row.keypoints, layout.image_size)
+        if msg:
+            report.problems.append(Problem(path, row.line, f"{row.name}: {msg}", subject=row.name))
+    image_dir = layout.image_dir(root, phase)
+    if rows and not image_dir.is_dir():
+        report.problems.append(Problem(image_dir, None, f"image folder of the {phase} phase not found"))
+    elif rows:
+        report.problems += _check_images(rows, image_dir, layout, path, decode, progress, f"check {phase}")
+    report.counts[f"{phase} images"] = len(rows)
+
+    pairs_path = layout.pairs_path(root, phase, search_parent=True)
+    pairs, problems = parse_pairs(pairs_path)
+    report.problems += problems
+    if not pairs and not problems:
+        report.problems.append(
+            Problem(pairs_path, None, "no pairs; make them with `posestylizer data pairs ROOT`")
+        )
+    report.counts[f"{phase} pairs"] = len(pairs)
+    if not path.exists():
+        return  # without annotations every pair name would be reported
+    # names of malformed rows count as annotated: their pairs are not reported a second time
+    known = {r.name for r in rows} | {p.subject for p in row_problems if p.subject}
+    for src, tgt, line in pairs:
+        missing = [n for n in (src, tgt) if n not in known]
+        if missing:
+            what = f"{' and '.join(missing)} not in {path.name}; annotate it or drop the pair"
+            report.problems.append(Problem(pairs_path, line, what))
+
+
+def _check_identities(report: CheckReport, train: list[AnnotationRow], test: list[AnnotationRow]) -> None:
+    """One problem per person id found in both splits (junk ids such as Market's 0000 and -1 aside)."""
+    layout = report.layout
+    train_ids: dict[str, AnnotationRow] = {}
+    for row in train:
+        if not layout.is_junk(row.name):
+            train_ids.setdefault(layout.identity(row.name), row)
+    train_name = layout.annotation_path(report.root, "train").name
+    test_path = layout.annotation_path(report.root, "test")
+    reported: set[str] = set()
+    for row in test:
+        pid = layout.identity(row.name)
+        if pid in train_ids and pid not in reported and not layout.is_junk(row.name):
+            reported.add(pid)
+            what = (
+                f"person '{pid}' is also in the train set ({train_name}:{train_ids[pid].line}); "
+                "train and test must not share people"
+            )
+            report.problems.append(Problem(test_path, row.line, what, subject=row.name))

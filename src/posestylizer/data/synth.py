@@ -522,14 +522,13 @@ class _Renderer:
         # torso (the top), neck, arms
         torso_key = (z["r_shoulder"] + z["l_shoulder"] + z["r_hip"] + z["l_hip"]) / 4
         sh_mid = (pt["r_shoulder"] + pt["l_shoulder"]) / 2
-        hip_mid = (pt["r_hip"] + pt["l_hip"]) / 2
-        axis = _unit(hip_mid - sh_mid)
+        axis = _unit(pel - sh_mid)
         perp = np.array([-axis[1], axis[0]])
         rnd = ident.arm_r * s * 0.8  # rounds the shoulders; the polygon grows by this much
         w_top = projected_half_width(ident.shoulder_w) + ident.arm_r * s * 0.2
         w_bot = projected_half_width(ident.hip_w + ident.thigh_r * 0.9) - rnd
         t0 = sh_mid - axis * (ident.arm_r * s * 0.9 - rnd)
-        t1 = hip_mid + axis * (0.035 * s - rnd)
+        t1 = pel + axis * (0.035 * s - rnd)
         verts = [t0 + perp * w_top, t1 + perp * w_bot, t1 - perp * w_bot, t0 - perp * w_top]
         parts.append((torso_key, "torso", polygon(verts, top_color, round_px=rnd)))
         parts.append((torso_key + 0.004, "neck", capsule(pt["neck"] + axis * 0.02 * s, pt["head"],
