@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
         res = generate_results(args.checkpoint, args.data, out, layout=args.layout, device=device,
                                batch_size=args.batch_size, write_grids=args.protocol == "paper",
-                               write_png=args.protocol == "clean", progress=progress)
+                               progress=progress)
         annotation = annotation or str(res.annotation)
         fid_reference = fid_reference or str(res.train_images)
         expected = expected or res.pairs

@@ -90,11 +90,16 @@ def collect_grids(folder: str | Path, expected_pairs: list[tuple[str, str]] | No
     files, extra = _image_files(folder, "results")
     col = Collection([], f"5-panel grids in {folder}", extra=extra)
     found: set[tuple[str, str]] = set()
+    wanted = set(expected_pairs) if expected_pairs else None
     for path in progress(files, "reading grids"):
         pair = pair_from_name(path.name)
         if pair is None:
             col.extra.append(f"{path.name}: not a '<from>___<to>_vis.jpg' result name")
             continue
+        if wanted is not None and pair not in wanted:
+            col.extra.append(f"{path.name}: pair not in the pair list")
+            continue
+        found.add(pair)  # a result file exists (if unreadable, it is listed as such, not as missing)
         try:
             grid = _read(path)
         except DataError as err:
@@ -104,7 +109,6 @@ def collect_grids(folder: str | Path, expected_pairs: list[tuple[str, str]] | No
             col.unreadable.append(f"{path}: width {grid.shape[1]} is not 5 panels of equal width")
             continue
         panels = split_grid(grid)
-        found.add(pair)
         col.items.append(ResultItem(path.name, pair[0], pair[1], panels["target"].copy(), panels["generated"].copy()))
     col.missing = _missing_pairs(found, expected_pairs)
     return col
@@ -129,10 +133,16 @@ def collect_folders(targets: str | Path, generated: str | Path,
     col = Collection([], f"targets in {targets} vs generated images in {generated}", extra=extra)
     used: set[str] = set()
     found: set[tuple[str, str]] = set()
+    wanted = set(expected_pairs) if expected_pairs else None
     cache: dict[Path, np.ndarray] = {}
     for path in progress(gen_files, "reading images"):
         pair = pair_from_name(path.name)
+        if wanted is not None and pair is not None and pair not in wanted:
+            col.extra.append(f"{path.name}: pair not in the pair list")
+            continue
         src_name, tgt_key = pair if pair else (None, path.stem)
+        if pair:
+            found.add(pair)
         tgt_path = by_stem.get(tgt_key) or by_stem.get(Path(tgt_key).stem)
         if tgt_path is None:
             col.extra.append(f"{path.name}: no target image named {tgt_key} in {targets}")
@@ -151,8 +161,6 @@ def collect_folders(targets: str | Path, generated: str | Path,
             continue
         used.add(tgt_path.name)
         tgt_name = tgt_path.name if pair is None else tgt_key
-        if pair:
-            found.add((src_name, tgt_key))
         col.items.append(ResultItem(path.name, src_name, tgt_name, tgt, gen))
     if expected_pairs:
         col.missing = _missing_pairs(found, expected_pairs)
@@ -203,15 +211,20 @@ def _jpeg_roundtrip(image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-def _lookup(table: dict[str, np.ndarray], *names: str | None) -> np.ndarray | None:
-    for n in names:
-        if n and n in table:
-            return table[n]
-    stems = {Path(k).stem: v for k, v in table.items()}
-    for n in names:
-        if n and Path(n).stem in stems:
-            return stems[Path(n).stem]
-    return None
+class _Keypoints:
+    """Keypoint rows by image name, also found by file stem (``x.png`` finds the row of ``x.jpg``)."""
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        self.by_name = table
+        self.by_stem: dict[str, np.ndarray] = {}
+        for name, kp in table.items():
+            self.by_stem.setdefault(Path(name).stem, kp)
+
+    def get(self, name: str | None) -> np.ndarray | None:
+        if not name:
+            return None
+        found = self.by_name.get(name)
+        return found if found is not None else self.by_stem.get(Path(name).stem)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -235,7 +248,8 @@ def evaluate(collection: Collection, options: EvalOptions, progress: Progress = 
     # Target keypoints: masks and PCKh need them.
     kps: list[np.ndarray | None] = [None] * len(items)
     if options.annotation is not None:
-        kps = [_lookup(options.annotation, it.tgt_name) for it in items]
+        targets_kp = _Keypoints(options.annotation)
+        kps = [targets_kp.get(it.tgt_name) for it in items]
         lacking = [it.name for it, k in zip(items, kps) if k is None]
         if lacking:
             notes.append(f"{len(lacking)} target(s) not in the annotation (no mask/PCKh for them), "
@@ -250,7 +264,7 @@ def evaluate(collection: Collection, options: EvalOptions, progress: Progress = 
     wanted = {m.name for m in metrics}
 
     # Build the networks first, so that a missing weights file stops the run before any long loop.
-    inception = lpips_nets = None
+    inception = None
     if wanted & {"is_paper", "mask_is_paper", "fid"}:
         from posestylizer.metrics.inception import InceptionFeatures
 
@@ -371,14 +385,15 @@ def _fid(inception, features, options: EvalOptions, progress: Progress) -> dict[
 
 def _pckh(items, kps, per_image, options: EvalOptions, estimator, paper: bool, progress: Progress) -> dict[str, Any]:
     results = []
+    predictions = _Keypoints(options.pred_annotation) if options.pred_annotation is not None else None
     no_prediction: list[str] = []
     skipped: list[str] = []
     for i in progress(range(len(items)), "PCKh"):
         it, kp = items[i], kps[i]
         if kp is None:
             continue
-        if options.pred_annotation is not None:
-            pred = _lookup(options.pred_annotation, it.name)
+        if predictions is not None:
+            pred = predictions.get(it.name)
             if pred is None:
                 # The authors' loop silently drops such images; we count their keypoints as wrong and list them.
                 no_prediction.append(it.name)

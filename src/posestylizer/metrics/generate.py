@@ -3,7 +3,7 @@
 For every pair, in pair-list order, batch by batch in eval mode:
 
 - ``generated/<from>___<to>.png``: the generated image, lossless (the clean protocol reads these);
-- ``grids/<from>___<to>_vis.jpg``: the authors' ``[source | source pose | target | target pose | generated]`` grid,
+- with ``write_grids``, ``grids/<from>___<to>_vis.jpg``: the authors' ``[source | source pose | target | target pose | generated]`` grid,
   uint8 by truncation, PIL JPEG quality 75 (the paper protocol reads these, as the authors' scripts do).
 
 The targets of the clean protocol are the dataset's own test images.
@@ -35,7 +35,7 @@ class GeneratedResults:
 
 def generate_results(
     checkpoint: str | Path, data_root: str | Path, out_dir: str | Path, *, layout: str = "market",
-    device: str = "cpu", batch_size: int = 16, write_grids: bool = True, write_png: bool = True,
+    device: str = "cpu", batch_size: int = 16, write_grids: bool = True,
     progress: Callable[[Iterable, str], Iterable] | None = None,
 ) -> GeneratedResults:
     """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files."""
@@ -47,9 +47,9 @@ def generate_results(
     dataset = PairDataset(data_root, "test", layout=layout, image_size=size, masks=False)
     out = Path(out_dir)
     grids, generated = out / "grids", out / "generated"
-    for folder, wanted in ((grids, write_grids), (generated, write_png)):
-        if wanted:
-            folder.mkdir(parents=True, exist_ok=True)
+    generated.mkdir(parents=True, exist_ok=True)
+    if write_grids:
+        grids.mkdir(parents=True, exist_ok=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     batches = progress(loader, "generating") if progress else loader
     with torch.no_grad():
@@ -58,8 +58,7 @@ def generate_results(
             for i in range(fake.shape[0]):
                 src, tgt = batch["src_name"][i], batch["tgt_name"][i]
                 gen = to_uint8(fake[i])
-                if write_png:
-                    Image.fromarray(gen).save(generated / pair_filename(src, tgt, ".png"))
+                Image.fromarray(gen).save(generated / pair_filename(src, tgt, ".png"))
                 if write_grids:
                     grid = compose_grid(
                         to_uint8(batch["src_img"][i]), draw_pose(batch["src_kp"][i].numpy(), size),
