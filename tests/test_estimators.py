@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from posestylizer.errors import WeightsError
 from posestylizer.estimators import get_estimator
@@ -152,3 +153,23 @@ def test_mediapipe_on_the_astronaut_photo():
     assert tuple(kp[6]) == (-1, -1)  # left elbow, occluded
     assert tuple(kp[11]) == (-1, -1)  # hips are below the frame/helmet: not guessed
     est.close()
+
+
+def test_pose_estimate_cli_writes_patn_annotation(tmp_path, capsys):
+    from skimage import data
+
+    from posestylizer.cli import main
+    from posestylizer.data.formats import read_annotations
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(data.astronaut()).save(folder / "astronaut.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    out = tmp_path / "annotation.csv"
+    assert main(["pose", "estimate", str(folder), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "mediapipe: 1 image(s), a person found in 1" in printed and "broken.jpg" in printed
+    assert out.read_text().splitlines()[0] == "name:keypoints_y:keypoints_x"
+    kp = read_annotations(out)["astronaut.png"]
+    assert np.hypot(*(kp[0] - ASTRONAUT[0])) <= 6
+    assert main(["pose", "estimate", str(tmp_path / "nothing"), "--out", str(out)]) == 2
