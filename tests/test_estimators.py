@@ -11,7 +11,14 @@ from posestylizer.errors import WeightsError
 from posestylizer.estimators import get_estimator
 from posestylizer.estimators.mediapipe_backend import blazepose_to_coco18
 from posestylizer.estimators.openpose import (
-    LIMB_PAF, LIMBS, OpenPoseBody, OpenPoseEstimator, decode, load_openpose_body, paper_scales, true_scales,
+    LIMB_PAF,
+    LIMBS,
+    OpenPoseBody,
+    OpenPoseEstimator,
+    decode,
+    load_openpose_body,
+    paper_scales,
+    true_scales,
 )
 
 # An upright Market-size person (y, x), all 18 keypoints.
@@ -96,19 +103,34 @@ def openpose_file(tmp_path_factory):
 
 def test_openpose_network_loads_user_file_and_runs(openpose_file):
     path, original = openpose_file
-    net = load_openpose_body(path)
+    est = get_estimator("openpose", weights=path, scales=[1.0])
+    net = est.net
     assert sum(p.numel() for p in net.parameters()) == 52_311_446  # the COCO body model
     x = torch.randn(1, 3, 48, 32)
     paf, heat = net(x)
     assert paf.shape == (1, 38, 6, 4) and heat.shape == (1, 19, 6, 4)
-    ref_paf, _ = original.eval()(x)
-    assert torch.equal(paf, ref_paf)
-    est = get_estimator("openpose", weights=path, scales=[1.0])
+    assert torch.equal(paf, original.eval()(x)[0])
     image = np.random.default_rng(0).integers(0, 256, (48, 32, 3), dtype=np.uint8)
     heat_maps, pafs = est.maps(image)
     assert heat_maps.shape == (48, 32, 19) and pafs.shape == (48, 32, 38)
     kp = est(image)
     assert kp.shape == (18, 2) and kp.dtype == np.int64
+
+
+def test_openpose_loads_the_authors_keras_h5_layout(openpose_file, tmp_path):
+    import h5py
+
+    _, original = openpose_file
+    path = tmp_path / "pose_estimator.h5"
+    with h5py.File(path, "w") as f:  # Keras 2 save_model layout: model_weights/<layer>/<layer>/kernel:0, bias:0
+        for caffe, module_path in original.caffe_names().items():
+            conv = original.get_submodule(module_path)
+            g = f.create_group(f"model_weights/{caffe}/{caffe}")
+            g["kernel:0"] = conv.weight.detach().numpy().transpose(2, 3, 1, 0)  # (kh, kw, in, out)
+            g["bias:0"] = conv.bias.detach().numpy()
+    net = load_openpose_body(path)
+    x = torch.randn(1, 3, 24, 16)
+    assert torch.equal(net(x)[1], original.eval()(x)[1])
 
 
 def test_openpose_weight_errors(tmp_path):

@@ -8,7 +8,12 @@ import torch
 
 from posestylizer.errors import WeightsError
 from posestylizer.metrics.inception import (
-    FID_FEATURE, IS_FEATURE, InceptionFeatures, feature_statistics, frechet_distance, inception_score,
+    FID_FEATURE,
+    IS_FEATURE,
+    InceptionFeatures,
+    feature_statistics,
+    frechet_distance,
+    inception_score,
     reference_statistics,
 )
 from posestylizer.metrics.perceptual import LPIPS
@@ -59,7 +64,7 @@ def test_fid_and_cached_reference_statistics(inception, features, tmp_path):
     folder.mkdir()
     for i, img in enumerate(_images(2, 1)):
         Image.fromarray(img).save(folder / f"{i}.png")
-    read = lambda p: np.asarray(Image.open(p).convert("RGB"))  # noqa: E731
+    read = lambda p: np.asarray(Image.open(p).convert("RGB"))
     stats, n, cache = reference_statistics(inception, folder, tmp_path / "cache", read)
     assert n == 2 and cache.is_file()
     # Second call: read from the cache, not recomputed.

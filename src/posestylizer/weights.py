@@ -83,7 +83,7 @@ def resolve_weights(key: str, weights_dir: str | Path | None = None) -> Path:
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
         torch.hub.download_url_to_file(spec.url, str(cached), progress=True)
-    except Exception as err:  # no network, proxy, HTTP error: all mean "give me the file"
+    except Exception as err:  # noqa: BLE001 - no network, proxy, HTTP error: all mean "give me the file"
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise WeightsError(
             f"{spec.what}: {name} is not in {cached.parent} and cannot be downloaded ({reason}); "
@@ -108,7 +108,7 @@ def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - truncated files, refused pickles, foreign formats
         raise WeightsError(f"{what}: {path} is not a readable PyTorch state dict ({type(err).__name__})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]

@@ -71,7 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
     from posestylizer.data.formats import read_annotations, read_pairs
     from posestylizer.metrics.evaluate import (
-        FASHION_BANDS, EvalOptions, collect_folders, collect_grids, evaluate, format_table, write_reports,
+        FASHION_BANDS,
+        EvalOptions,
+        collect_folders,
+        collect_grids,
+        evaluate,
+        format_table,
+        write_reports,
     )
 
     modes = [bool(args.results), bool(args.targets or args.generated), bool(args.checkpoint or args.data)]

@@ -65,7 +65,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        progress = lambda it: tqdm(it, desc="estimating", leave=False, file=sys.stderr)  # noqa: E731
+        progress = lambda it: tqdm(it, desc="estimating", leave=False, file=sys.stderr)
     rows, problems = estimate_files(estimator, paths, read_image, progress)
     write_annotations(args.out, rows)
     found = sum(int(present(kp).any()) for _, kp in rows)

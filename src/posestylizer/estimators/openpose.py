@@ -124,22 +124,29 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _read_keras_h5(path: Path) -> dict[str, torch.Tensor]:
+    """Keras HDF5 weights: ``[model_weights/]<layer>/.../kernel:0`` (kh, kw, in, out) and ``bias:0`` per layer."""
     try:
         import h5py
     except ImportError:
         raise WeightsError(f"{path}: reading Keras .h5 weights needs h5py (pip install h5py)") from None
+    arrays: dict[str, np.ndarray] = {}
+
+    def keep(name: str, obj) -> None:  # visititems stops at the first non-None return value
+        if isinstance(obj, h5py.Dataset):
+            arrays[name] = obj[()]
+
+    try:
+        with h5py.File(path, "r") as f:
+            f.get("model_weights", f).visititems(keep)
+    except OSError as err:
+        raise WeightsError(f"{path}: not a readable HDF5 file ({err})") from None
     out: dict[str, torch.Tensor] = {}
-    with h5py.File(path, "r") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        for layer in group:
-            g = group[layer]
-            datasets = {}
-            g.visititems(lambda n, obj: datasets.__setitem__(n.split("/")[-1], obj[()]) if hasattr(obj, "shape") else None)
-            for key, arr in datasets.items():
-                if key.startswith("kernel"):
-                    out[f"{layer}.weight"] = torch.from_numpy(np.ascontiguousarray(arr.transpose(3, 2, 0, 1)))
-                elif key.startswith("bias"):
-                    out[f"{layer}.bias"] = torch.from_numpy(np.asarray(arr))
+    for name, arr in arrays.items():
+        layer, leaf = name.split("/")[0], name.split("/")[-1]
+        if leaf.startswith("kernel"):
+            out[f"{layer}.weight"] = torch.from_numpy(np.ascontiguousarray(arr.transpose(3, 2, 0, 1)))
+        elif leaf.startswith("bias"):
+            out[f"{layer}.bias"] = torch.from_numpy(np.asarray(arr))
     return out
 
 

@@ -464,8 +464,8 @@ def format_table(report: dict[str, Any]) -> str:
     c = report["counts"]
     lines = [
         f"protocol: {report['protocol']} — {report['source']}",
-        f"images: {c['evaluated']} evaluated, {c['unreadable']} unreadable, {c['missing']} missing, "
-        f"{c['extra']} extra",
+        (f"images: {c['evaluated']} evaluated, {c['unreadable']} unreadable, {c['missing']} missing, "
+         f"{c['extra']} extra"),
         "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
         "| " + " | ".join(v.ljust(w) for v, w in zip(cells, widths)) + " |",

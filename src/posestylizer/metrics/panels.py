@@ -29,9 +29,7 @@ def pair_from_name(filename: str) -> tuple[str, str] | None:
     The authors strip the last 8 characters (``_vis.jpg``); any image extension after ``_vis`` is accepted here, and
     so is a plain ``<from>___<to>.<ext>`` name (our lossless outputs).
     """
-    stem = Path(filename).stem
-    if stem.endswith(GRID_SUFFIX):
-        stem = stem[: -len(GRID_SUFFIX)]
+    stem = Path(filename).stem.removesuffix(GRID_SUFFIX)
     parts = stem.split(PAIR_SEPARATOR)
     if len(parts) != 2 or not all(parts):
         return None
