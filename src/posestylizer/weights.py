@@ -127,7 +127,8 @@ def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.
     if key not in TORCHVISION_ARCHS:
         raise KeyError(f"{key!r} is not one of {TORCHVISION_ARCHS}")
     state = load_weights(key, weights_dir)
-    features = tvm.get_model(key, weights=None).features
+    with torch.device("meta"):  # shapes only: no time spent initialising layers that the file overwrites
+        features = tvm.get_model(key, weights=None).features
     sub = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     expected = features.state_dict()
     missing = [k for k in expected if k not in sub]
@@ -138,7 +139,7 @@ def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.
             f"{_spec(key).what}: file does not fit torchvision's {key} (missing {missing[:3]}, unexpected "
             f"{unexpected[:3]}, wrong shapes {wrong[:3]})"
         )
-    features.load_state_dict(sub)
+    features.load_state_dict(sub, assign=True)
     return features
 
 

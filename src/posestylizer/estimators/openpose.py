@@ -154,7 +154,8 @@ def load_openpose_body(path: str | Path) -> OpenPoseBody:
     """Build :class:`OpenPoseBody` and load a weights file (any accepted format); WeightsError naming what is off."""
     path = Path(path)
     state = _read_weights(path)
-    net = OpenPoseBody()
+    with torch.device("meta"):  # shapes only; the file's tensors are assigned below
+        net = OpenPoseBody()
     names = net.caffe_names()
     native: dict[str, torch.Tensor] = {}
     for caffe, module_path in names.items():
@@ -172,7 +173,7 @@ def load_openpose_body(path: str | Path) -> OpenPoseBody:
             detail += ("; " if detail else "") + f"{len(wrong)} wrongly shaped (e.g. {k}: file " \
                 f"{tuple(native[k].shape)}, model {tuple(expected[k].shape)})"
         raise WeightsError(f"{path}: not the OpenPose COCO body model ({detail})")
-    net.load_state_dict({k: v.float() for k, v in native.items()})
+    net.load_state_dict({k: v.float().contiguous() for k, v in native.items()}, assign=True)
     return net.eval()
 
 
