@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from posestylizer.errors import DataError
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from posestylizer.imagefiles import image_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +40,7 @@ def _expand(items: list[str]) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths.extend(sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_EXTS and q.is_file()))
+            paths.extend(image_files(path))
         elif path.exists():
             paths.append(path)
         else:

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError, DataError
+from posestylizer.imagefiles import IMAGE_EXTS, image_files, is_image_file
 from posestylizer.metrics.panels import PAPER_JPEG_QUALITY, pair_from_name, split_grid
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.metrics.pixel import add_white_bands, apply_mask, l1, psnr
@@ -28,7 +29,6 @@ from posestylizer.metrics.registry import Metric, resolve_metrics
 from posestylizer.metrics.ssim import WINDOWS, ssim
 from posestylizer.pose import pose_mask
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FASHION_BANDS = 40  # DeepFashion: 176 -> 256 wide (reference §7.2, addBounding)
 Progress = Callable[[Iterable, str], Iterable]
 
@@ -66,12 +66,9 @@ def _read(path: Path) -> np.ndarray:
 def _image_files(folder: Path, what: str) -> tuple[list[Path], list[str]]:
     if not folder.is_dir():
         raise DataError(f"{folder}: {what} folder not found")
-    files, other = [], []
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
-            files.append(p)
-        elif p.is_file() and not p.name.startswith("."):
-            other.append(f"{p.name}: not an image file")
+    files = image_files(folder)
+    other = [f"{p.name}: not an image file" for p in sorted(folder.iterdir())
+             if p.is_file() and not is_image_file(p) and not p.name.startswith(".")]
     if not files:
         raise DataError(f"{folder}: no result images ({', '.join(IMAGE_EXTS)}) in this folder")
     return files, other
@@ -126,10 +123,9 @@ def collect_folders(targets: str | Path, generated: str | Path,
     if not targets.is_dir():
         raise DataError(f"{targets}: targets folder not found")
     by_stem: dict[str, Path] = {}
-    for p in sorted(targets.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
-            by_stem.setdefault(p.stem, p)
-            by_stem.setdefault(p.name, p)
+    for p in image_files(targets):
+        by_stem.setdefault(p.stem, p)
+        by_stem.setdefault(p.name, p)
     col = Collection([], f"targets in {targets} vs generated images in {generated}", extra=extra)
     used: set[str] = set()
     found: set[tuple[str, str]] = set()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from posestylizer.errors import DataError
+from posestylizer.imagefiles import image_files
 from posestylizer.metrics.batching import shape_batches
 from posestylizer.weights import SPECS, read_state_dict, resolve_weights
 
@@ -91,14 +92,11 @@ def frechet_distance(stats_a: dict[str, np.ndarray], stats_b: dict[str, np.ndarr
     return fid_statistics_to_metric(stats_a, stats_b, verbose=False)[KEY_METRIC_FID]
 
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
 def list_images(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: image folder not found")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    return image_files(folder)
 
 
 def reference_statistics(
