@@ -104,3 +104,14 @@ def test_rng_state_roundtrip_through_weights_only_file(tmp_path):
     first = (random.random(), np.random.rand(), torch.rand(1).item())
     set_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True)["rng"])
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_unreadable_or_foreign_checkpoint_is_one_line(tmp_path):
+    from posestylizer.errors import CheckpointError
+
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_state(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a posestylizer training checkpoint"):
+        load_state(tmp_path / "other.pt")

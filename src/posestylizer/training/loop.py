@@ -43,17 +43,24 @@ class PairForward(nn.Module):
         return self.net(real), self.net(fake)
 
 
-def _check_precision(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, use GradScaler) for ``train.precision``."""
-    if precision == "fp32":
+def check_train_config(cfg: ExperimentConfig, info: DistInfo) -> tuple[torch.dtype | None, bool]:
+    """Settings that cannot work here, as one-line ConfigErrors; returns (autocast dtype or None, use GradScaler)."""
+    t = cfg.train
+    if t.batch_size % info.world_size:
+        raise ConfigError(
+            f"train.batch_size={t.batch_size} is the global batch: it must divide by the {info.world_size} processes"
+        )
+    if t.sync_batchnorm and info.distributed and info.device.type == "cpu":
+        raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
+    if t.precision == "fp32":
         return None, False
-    if precision == "bf16":
+    if t.precision == "bf16":
         return torch.bfloat16, False
-    if precision == "fp16":
-        if device.type != "cuda":
+    if t.precision == "fp16":
+        if info.device.type != "cuda":
             raise ConfigError("train.precision=fp16 needs CUDA (GradScaler); on CPU use train.precision=bf16")
         return torch.float16, True
-    raise ConfigError(f"train.precision={precision}: choose fp32, bf16 or fp16")
+    raise ConfigError(f"train.precision={t.precision}: choose fp32, bf16 or fp16")
 
 
 class Trainer:
@@ -77,13 +84,8 @@ class Trainer:
         self.cfg, self.dataset = cfg, dataset
         self.dist = dist_info or DistInfo()
         t, device = cfg.train, self.dist.device
-        if t.batch_size % self.dist.world_size:
-            raise ConfigError(
-                f"train.batch_size={t.batch_size} is the global batch: it must divide by the {self.dist.world_size} "
-                "processes"
-            )
+        self.autocast_dtype, use_scaler = check_train_config(cfg, self.dist)
         self.local_batch = t.batch_size // self.dist.world_size
-        self.autocast_dtype, use_scaler = _check_precision(t.precision, device)
         if t.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
             torch.backends.cudnn.benchmark = False
@@ -95,8 +97,6 @@ class Trainer:
         self.G = init_generator_weights(Generator(cfg.model))
         self.D_PB, self.D_PP = build_discriminators(cfg.model, cfg.loss.gan_mode)
         nets = [self.G, self.D_PB, self.D_PP]
-        if t.sync_batchnorm and self.dist.distributed and device.type == "cpu":
-            raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
         if t.sync_batchnorm and self.dist.distributed:
             nets = [nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in nets]
         fmt = torch.channels_last if t.channels_last else torch.preserve_format
@@ -294,7 +294,12 @@ class Trainer:
 
     def export_generator(self, out_dir: str | Path, metadata: dict | None = None) -> Path:
         """Write G as a native checkpoint folder (``posestylizer.checkpoint``), usable by every other command."""
-        meta = {"trained": {"epoch": self.epoch, "step": self.step, "preset": self.cfg.preset}, **(metadata or {})}
+        meta = {
+            "trained": {"epoch": self.epoch, "step": self.step, "preset": self.cfg.preset},
+            # what the inputs must look like: pose maps of this sigma, files of this layout
+            "data": {"layout": self.cfg.data.layout, "heatmap_sigma": self.cfg.data.heatmap_sigma},
+            **(metadata or {}),
+        }
         return save_generator(unwrap(self.G), self.cfg.model, out_dir, metadata=meta)
 
 

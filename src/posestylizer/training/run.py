@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import load_perceptual
 from posestylizer.training.distributed import DistInfo, barrier
-from posestylizer.training.loop import Trainer, reduce_stats
+from posestylizer.training.loop import Trainer, check_train_config, reduce_stats
 from posestylizer.training.schedule import budget_factor, set_lr
 from posestylizer.training.state import CheckpointDir, load_state
 
@@ -65,20 +66,18 @@ class RunLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(run_dir / "tb"))
-            self.jsonl = open(run_dir / "scalars.jsonl", "a")
 
     def scalars(self, step: int, epoch: int, values: dict[str, float]) -> None:
         if self.writer is None:
             return
-        self.jsonl.write(json.dumps({"step": step, "epoch": epoch, **values}) + "\n")
-        self.jsonl.flush()
+        with open(self.run_dir / "scalars.jsonl", "a") as fh:  # a few hundred bytes per logged step
+            fh.write(json.dumps({"step": step, "epoch": epoch, **values}) + "\n")
         for k, v in values.items():
             self.writer.add_scalar(k, v, step)
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            self.jsonl.close()
 
 
 def read_scalars(run_dir: str | Path) -> list[dict]:
@@ -125,7 +124,7 @@ class StopFlag:
         self.requested = False
         self._old: dict[int, object] = {}
 
-    def __enter__(self) -> StopFlag:
+    def __enter__(self) -> Self:
         import threading
 
         if threading.current_thread() is threading.main_thread():
@@ -210,6 +209,7 @@ def train(
     info = dist_info or DistInfo()
     run_dir = Path(run_dir)
     main = info.is_main
+    check_train_config(cfg, info)
     if perceptual == "auto":
         perceptual = load_perceptual(cfg.loss)  # a missing weights file stops here, before the run folder exists
     if main:
@@ -249,7 +249,7 @@ def train(
     out_of_time = False
     try:
         with StopFlag() as stop:
-            while not trainer.finished and not out_of_time:
+            while (budget or not trainer.finished) and not out_of_time:  # a budget decides alone
                 if bar is not None:
                     bar.set_description(f"epoch {trainer.epoch + 1}" + ("" if budget else f"/{trainer.total_epochs}"))
                 t0 = time.perf_counter()
@@ -288,7 +288,7 @@ def train(
                     grid = sample_grid(trainer, grid_batch)
                     name = f"epoch_{trainer.epoch:04d}.png" if epoch_done else f"step_{trainer.step:08d}.png"
                     Image.fromarray(grid).save(run_dir / "samples" / name)
-                stopping = not epoch_done or trainer.finished or out_of_time
+                stopping = not epoch_done or out_of_time or (trainer.finished and not budget)
                 if stopping or (t.checkpoint_every and trainer.epoch % t.checkpoint_every == 0):
                     checkpoint()
                 if not epoch_done:

@@ -7,6 +7,7 @@ image pools, RNG states of Python/NumPy/torch, counters), read back with ``weigh
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import re
 from pathlib import Path
@@ -73,7 +74,7 @@ def load_state(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: training checkpoint not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as err:
         raise CheckpointError(f"{path}: unreadable training checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(state, dict) or state.get("format") != "posestylizer-train-state":
         raise CheckpointError(f"{path}: not a posestylizer training checkpoint")

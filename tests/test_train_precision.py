@@ -1,0 +1,44 @@
+"""Precision and speed switches on CPU: bf16 autocast and channels_last train with finite losses; fp16 is CUDA-only."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from train_helpers import ToyPairs, tiny_config
+
+from posestylizer.errors import ConfigError
+from posestylizer.training.run import train
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["train.precision=bf16"], ["train.channels_last=true"], ["train.precision=bf16", "train.channels_last=true"]],
+)
+def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra):
+    result = train(tiny_config(extra=extra + ["train.epochs=1", "train.epochs_decay=0"]), ToyPairs(), tmp_path,
+                   progress=False)  # fmt: skip
+    assert result.steps == 2
+    assert all(math.isfinite(v) for v in result.last_losses.values())
+
+
+def test_fp16_needs_cuda(tmp_path):
+    with pytest.raises(ConfigError, match="CUDA"):
+        train(tiny_config(extra=["train.precision=fp16"]), ToyPairs(), tmp_path, progress=False)
+
+
+def test_compile_wraps_the_updated_networks(tmp_path, monkeypatch):
+    # Real inductor compilation of three networks takes minutes on a small CPU; the wiring is what is tested here.
+    import torch
+
+    compiled = []
+
+    def fake_compile(module, **kwargs):
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    result = train(tiny_config(extra=["train.compile=true", "train.epochs=1", "train.epochs_decay=0"]), ToyPairs(),
+                   tmp_path, progress=False)  # fmt: skip
+    assert len(compiled) == 3 and result.steps == 2
+    assert compiled[0] is result.trainer.G and [type(m).__name__ for m in compiled[1:]] == ["PairForward"] * 2
