@@ -25,7 +25,8 @@ from posestylizer.config import ExperimentConfig, load_config
 
 # The demo recipe on top of the `synthetic` preset: a CPU-sized APS at half Market size (64x32, 3 blocks), no
 # perceptual term (offline), pool of fakes as Market; lr: constant for the first half of the time, then linear to 0.
-# Pose maps: sigma 3 px at half size, the market preset's 6 px at 128x64 scaled with the image.
+# Pose maps keep the market layout's sigma (6 px), so `posestylizer evaluate --checkpoint demo_out/run/generator
+# --data demo_out/data` renders the same maps as training did (3 px, the sigma scaled with the image, is no better).
 DEMO_SIZE = (64, 32)
 DEMO_OVERRIDES = [
     "name=demo",
@@ -33,7 +34,6 @@ DEMO_OVERRIDES = [
     "model.n_blocks=3",
     "model.ngf=16",
     "model.ndf=8",
-    "data.heatmap_sigma=3",
     "model.dropout=0.0",
     "loss.perceptual=false",
     "train.batch_size=8",
