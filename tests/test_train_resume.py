@@ -7,6 +7,7 @@ import torch
 from train_helpers import ToyPairs, tiny_config
 
 from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.training.distributed import EpochSampler
 from posestylizer.training.run import find_checkpoint, read_scalars, train
 from posestylizer.training.state import load_state
 
@@ -51,3 +52,30 @@ def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
     bad = tiny_config(extra=["model.ngf=8"])
     with pytest.raises(CheckpointError, match="does not fit"):
         train(bad, ToyPairs(), tmp_path / "run", resume_from=find_checkpoint(tmp_path / "run"), progress=False)
+
+
+class _InterruptAt(ToyPairs):
+    """Sends SIGINT to this process when item ``at`` is loaded the first time (a user pressing Ctrl-C)."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.fired = at, False
+
+    def __getitem__(self, i: int) -> dict:
+        import os
+        import signal
+
+        if i == self.at and not self.fired:
+            self.fired = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().__getitem__(i)
+
+
+def test_ctrl_c_checkpoints_at_an_iteration_boundary_and_resume_is_exact(tmp_path):
+    cfg = tiny_config()
+    train(cfg, ToyPairs(), tmp_path / "full", progress=False)
+    first = next(iter(EpochSampler(12, 8, seed=0)))  # the first pair of epoch 1
+    part = train(cfg, _InterruptAt(first), tmp_path / "part", sample_data=ToyPairs(), progress=False)
+    assert part.interrupted and part.steps == 1  # the step in flight finished, then it stopped
+    train(cfg, ToyPairs(), tmp_path / "part", resume_from=find_checkpoint(tmp_path / "part"), progress=False)
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")

@@ -297,8 +297,6 @@ def train(
         if bar is not None:
             bar.close()
         logger.close()
-    if interrupted and main:
-        print(f"stopped at step {trainer.step}; continue with --resume {run_dir}", file=sys.stderr)
     return RunResult(
         run_dir=run_dir if main else None,
         steps=trainer.step,
@@ -309,7 +307,6 @@ def train(
         last_losses=last,
         trainer=trainer,
     )
-
 
 
 def run_training(
