@@ -167,32 +167,44 @@ def _read_png(path: Path) -> np.ndarray:
 
 @torch.no_grad()
 def evaluate_methods(
-    dataset, indices: list[int], generators: dict[str, torch.nn.Module], data_root: Path, progress: bool = True
+    dataset,
+    indices: list[int],
+    generators: dict[str, torch.nn.Module],
+    data_root: Path,
+    progress: bool = True,
+    batch_size: int = 16,
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[np.ndarray]]]:
-    """Per-pair metrics of ``copy`` and each generator on ``dataset[indices]`` (test split); also the outputs."""
+    """Per-pair metrics of ``copy`` and each generator (eval mode) on ``dataset[indices]`` (test split), and the
+    generated images, in ``indices`` order."""
+    from torch.utils.data import default_collate
+
     from posestylizer.data.synth import background_path, mask_path
     from posestylizer.metrics.panels import to_uint8
 
     per = {m: {c: [] for c, _, _ in METRIC_COLUMNS} for m in ["copy", *generators]}
     outputs: dict[str, list[np.ndarray]] = {m: [] for m in per}
-    items = indices
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        items = tqdm(indices, desc="evaluate", unit="pair", file=sys.stderr, dynamic_ncols=True)
-    for i in items:
-        item = dataset[i]
-        target = to_uint8(item["tgt_img"])
-        mask = _read_png(mask_path(data_root, "test", item["tgt_name"])) > 127
-        plate = _read_png(background_path(data_root, "test", item["src_name"]))
-        results = {"copy": to_uint8(item["src_img"])}
-        for name, g in generators.items():
-            fake = g(item["src_img"][None], item["src_pose"][None], item["tgt_pose"][None])[0]
-            results[name] = to_uint8(fake)
-        for name, gen in results.items():
-            for k, v in pair_metrics(target, gen, mask, plate).items():
-                per[name][k].append(v)
-            outputs[name].append(gen)
+        bar = tqdm(total=len(indices), desc="evaluate", unit="pair", file=sys.stderr, dynamic_ncols=True)
+    for start in range(0, len(indices), batch_size):
+        items = [dataset[i] for i in indices[start : start + batch_size]]
+        batch = default_collate(items)
+        fakes = {name: g(batch["src_img"], batch["src_pose"], batch["tgt_pose"]) for name, g in generators.items()}
+        for j, item in enumerate(items):
+            target = to_uint8(item["tgt_img"])
+            mask = _read_png(mask_path(data_root, "test", item["tgt_name"])) > 127
+            plate = _read_png(background_path(data_root, "test", item["src_name"]))
+            results = {"copy": to_uint8(item["src_img"]), **{n: to_uint8(f[j]) for n, f in fakes.items()}}
+            for name, gen in results.items():
+                for k, v in pair_metrics(target, gen, mask, plate).items():
+                    per[name][k].append(v)
+                outputs[name].append(gen)
+        if bar is not None:
+            bar.update(len(items))
+    if bar is not None:
+        bar.close()
     return per, outputs
 
 
