@@ -1,0 +1,11 @@
+"""Training APS with the reference objective (reference §5): loop, torchrun scale-out, exact resume.
+
+- :mod:`~posestylizer.training.loop`: :class:`Trainer` (networks, optimisers, one iteration, full state);
+- :mod:`~posestylizer.training.run`: :func:`train` (a run folder, logging, samples, checkpoints, time budgets);
+- :mod:`~posestylizer.training.distributed`: torchrun process groups and the per-rank epoch sampler;
+- :mod:`~posestylizer.training.state`: atomic checkpoint files, RNG states;
+- :mod:`~posestylizer.training.schedule`: the reference's linear-decay learning rate;
+- :mod:`~posestylizer.training.pool`: the fake-pair image pool.
+
+The objective itself is :class:`posestylizer.losses.APSObjective`.
+"""
