@@ -12,6 +12,7 @@ import torchvision
 
 from posestylizer import load_generator
 from posestylizer.checkpoint import save_generator
+from posestylizer.contract import InputContract
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig
 from posestylizer.errors import CheckpointError
@@ -63,6 +64,10 @@ def test_reference_file_loads_directly_with_dataparallel_prefix(reference_dir, t
         assert torch.allclose(g(*_fixture_inputs(fixture)), fixture["output"], atol=1e-5, rtol=0)
 
 
+def _contract(cfg: ModelConfig, sigma: float = 6.0) -> InputContract:
+    return InputContract(image_size=cfg.image_size, heatmap_sigma=sigma)
+
+
 def test_native_round_trip(tmp_path):
     cfg = ModelConfig(image_size=(192, 96), n_blocks=3, ngf=4, norm="batch")
     g = Generator(cfg).eval()
@@ -70,9 +75,10 @@ def test_native_round_trip(tmp_path):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-1, 1)
             m.running_var.uniform_(0.5, 2)
-    save_generator(g, cfg, tmp_path / "ckpt")
+    save_generator(g, cfg, tmp_path / "ckpt", _contract(cfg))
     loaded = load_generator(tmp_path / "ckpt")
     assert loaded.config == cfg
+    assert loaded.contract == _contract(cfg)
     x = (torch.rand(1, 3, 192, 96) * 2 - 1, torch.rand(1, 18, 192, 96), torch.rand(1, 18, 192, 96))
     with torch.no_grad():
         assert torch.equal(g(*x), loaded(*x))
@@ -81,7 +87,7 @@ def test_native_round_trip(tmp_path):
 def test_save_is_atomic(tmp_path, monkeypatch):
     cfg = ModelConfig(image_size=(64, 32), n_blocks=2, ngf=4)
     g = Generator(cfg)
-    save_generator(g, cfg, tmp_path / "ckpt")
+    save_generator(g, cfg, tmp_path / "ckpt", _contract(cfg))
     before = (tmp_path / "ckpt" / "model.safetensors").read_bytes()
 
     def boom(*args, **kwargs):
@@ -89,7 +95,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr("posestylizer.checkpoint.save_file", boom)
     with pytest.raises(OSError):
-        save_generator(Generator(cfg), cfg, tmp_path / "ckpt")
+        save_generator(Generator(cfg), cfg, tmp_path / "ckpt", _contract(cfg))
     assert (tmp_path / "ckpt" / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary folder left behind
 

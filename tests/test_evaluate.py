@@ -182,13 +182,14 @@ def test_keypoint_metrics_without_annotation_are_skipped_with_a_note(ref, tmp_pa
 def synth_checkpoint(tmp_path_factory):
     from posestylizer.checkpoint import save_generator
     from posestylizer.config import load_config
+    from posestylizer.contract import InputContract
     from posestylizer.models import Generator
 
     root = tmp_path_factory.mktemp("synth")
     assert main(["data", "synth", str(root / "data"), "--identities", "4", "--poses", "3", "--seed", "2"]) == 0
     cfg = load_config("synthetic", overrides=["model.ngf=8"])
     torch.manual_seed(0)
-    save_generator(Generator(cfg.model).eval(), cfg.model, root / "ckpt")
+    save_generator(Generator(cfg.model).eval(), cfg.model, root / "ckpt", InputContract.of_experiment(cfg))
     return root
 
 

@@ -17,7 +17,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from posestylizer.config import ModelConfig, model_config_from_dict
+from posestylizer.config import ModelConfig, load_config, model_config_from_dict
+from posestylizer.contract import InputContract
 from posestylizer.convert import check_state_dict, infer_model_config, read_checkpoint_file, reference_to_native
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.models import Generator
@@ -47,10 +48,18 @@ def replace_dir_atomically(build, out_dir: str | Path) -> Path:
     return out_dir
 
 
-def save_generator(model: Generator, cfg: ModelConfig, out_dir: str | Path, metadata: dict | None = None) -> Path:
-    """Write ``out_dir/model.safetensors`` + ``out_dir/config.json`` atomically; returns ``out_dir``."""
+def save_generator(
+    model: Generator, cfg: ModelConfig, out_dir: str | Path, contract: InputContract, metadata: dict | None = None
+) -> Path:
+    """Write ``out_dir/model.safetensors`` + ``out_dir/config.json`` (architecture and input contract) atomically;
+    returns ``out_dir``."""
+    if tuple(contract.image_size) != tuple(cfg.image_size):
+        raise ValueError(f"contract image size {contract.image_size} differs from the model's {cfg.image_size}")
     state = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
-    info = {"format": FORMAT, "version": 1, "model": dataclasses.asdict(cfg), **(metadata or {})}
+    info = {
+        "format": FORMAT, "version": 1, "model": dataclasses.asdict(cfg), "contract": contract.to_dict(),
+        **(metadata or {}),
+    }
 
     def build(tmp: Path) -> None:
         save_file(state, str(tmp / WEIGHTS), metadata={"format": FORMAT})
@@ -68,7 +77,8 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
         model = inner
 
 
-def read_native(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+def read_native(folder: Path) -> tuple[ModelConfig, InputContract | None, dict[str, torch.Tensor]]:
+    """Architecture, input contract (None for folders written before contracts existed) and tensors of a folder."""
     cfg_path, weights_path = folder / CONFIG, folder / WEIGHTS
     for p in (cfg_path, weights_path):
         if not p.is_file():
@@ -83,11 +93,31 @@ def read_native(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
         cfg = model_config_from_dict(info["model"], str(cfg_path))
     except ConfigError as err:
         raise CheckpointError(str(err)) from None
+    contract = _read_contract(info, cfg, str(cfg_path))
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{weights_path}: unreadable safetensors file ({err})") from None
-    return cfg, state
+    return cfg, contract, state
+
+
+def _read_contract(info: dict, cfg: ModelConfig, where: str) -> InputContract | None:
+    if "contract" in info:
+        contract = InputContract.from_dict(info["contract"], where)
+    elif isinstance(info.get("data"), dict) and "heatmap_sigma" in info["data"]:
+        # Training runs before version 0.2 stored the data side of the contract under "data".
+        data = info["data"]
+        contract = InputContract.from_dict(
+            {"image_size": cfg.image_size, "heatmap_sigma": data["heatmap_sigma"], "layout": data.get("layout", "market")},
+            where,
+        )
+    else:
+        return None
+    if tuple(contract.image_size) != tuple(cfg.image_size):
+        raise CheckpointError(
+            f"{where}: contract image_size {list(contract.image_size)} differs from model.image_size {list(cfg.image_size)}"
+        )
+    return contract
 
 
 def load_generator(
@@ -102,19 +132,38 @@ def load_generator(
         path: checkpoint folder (``config.json`` + ``model.safetensors``) or reference state-dict file.
         device: where to put it.
         preset, image_size: only for reference files, whose image size is not stored (default by norm kind).
+    Returns:
+        the Generator, with ``.contract`` (:class:`~posestylizer.contract.InputContract`, or None for a native folder
+        written before contracts existed): the image size and pose-map sigma its inputs must have.
     Raises:
         CheckpointError: missing/unreadable file or tensors that do not fit (one line naming them).
     """
     path = Path(path)
     if path.is_dir():
-        cfg, state = read_native(path)
+        cfg, contract, state = read_native(path)
     else:
         state = reference_to_native(read_checkpoint_file(path))
         cfg = infer_model_config(state, preset=preset, image_size=image_size)
+        # An authors' file stores no contract: the preset's data supplies it (by default market for BatchNorm, fashion
+        # for InstanceNorm, the only combinations the authors released).
+        base = load_config(preset or ("market" if cfg.norm == "batch" else "fashion"))
+        contract = InputContract.of_experiment(base, image_size=cfg.image_size)
     model = Generator(cfg)
     check_state_dict(model, state, str(path))
     model.load_state_dict(state)
+    model.contract = contract
     return model.to(device).eval()
+
+
+def require_contract(model: Generator, source: str | Path) -> InputContract:
+    """The model's input contract, or one CheckpointError saying how to give the checkpoint one."""
+    contract = getattr(model, "contract", None)
+    if contract is None:
+        raise CheckpointError(
+            f"{source}: checkpoint has no input contract (image size, heatmap sigma; written before posestylizer "
+            "0.2): convert the authors' .pth again with `posestylizer convert`, or add a 'contract' entry to config.json"
+        )
+    return contract
 
 
 def convert_reference(
@@ -126,4 +175,4 @@ def convert_reference(
     """Convert an authors' generator checkpoint into a native folder; returns (folder, config)."""
     model = load_generator(ref_file, preset=preset, image_size=image_size)
     meta = {"source": {"file": str(Path(ref_file).name), "kind": "PoseStylizer reference checkpoint"}}
-    return save_generator(model, model.config, out_dir, metadata=meta), model.config
+    return save_generator(model, model.config, out_dir, model.contract, metadata=meta), model.config

@@ -38,13 +38,20 @@ def generate_results(
     device: str = "cpu", batch_size: int = 16, write_grids: bool = True,
     progress: Callable[[Iterable, str], Iterable] | None = None,
 ) -> GeneratedResults:
-    """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files."""
-    from posestylizer import load_generator
+    """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files.
+
+    Images and pose maps are made by the checkpoint's input contract (image size, heatmap sigma).
+    """
+    from posestylizer.checkpoint import load_generator, require_contract
     from posestylizer.data.dataset import PairDataset
 
     model = load_generator(checkpoint, device=device)
-    size = tuple(model.config.image_size)
-    dataset = PairDataset(data_root, "test", layout=layout, image_size=size, masks=False)
+    contract = require_contract(model, checkpoint)
+    size = tuple(contract.image_size)
+    # Pose maps as the model was trained on them (the checkpoint's sigma); `layout` only names the dataset's files.
+    dataset = PairDataset(
+        data_root, "test", layout=layout, image_size=size, heatmap_sigma=contract.heatmap_sigma, masks=False
+    )
     out = Path(out_dir)
     grids, generated = out / "grids", out / "generated"
     generated.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset
 
 from posestylizer.checkpoint import save_generator, unwrap
+from posestylizer.contract import InputContract
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import APSObjective, load_perceptual
@@ -296,11 +297,10 @@ class Trainer:
         """Write G as a native checkpoint folder (``posestylizer.checkpoint``), usable by every other command."""
         meta = {
             "trained": {"epoch": self.epoch, "step": self.step, "preset": self.cfg.preset},
-            # what the inputs must look like: pose maps of this sigma, files of this layout
-            "data": {"layout": self.cfg.data.layout, "heatmap_sigma": self.cfg.data.heatmap_sigma},
             **(metadata or {}),
         }
-        return save_generator(unwrap(self.G), self.cfg.model, out_dir, metadata=meta)
+        contract = InputContract.of_experiment(self.cfg)
+        return save_generator(unwrap(self.G), self.cfg.model, out_dir, contract, metadata=meta)
 
 
 def reduce_stats(stats: dict[str, torch.Tensor], info: DistInfo) -> dict[str, float]:
