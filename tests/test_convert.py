@@ -12,9 +12,9 @@ import torchvision
 
 from posestylizer import load_generator
 from posestylizer.checkpoint import save_generator
-from posestylizer.contract import InputContract
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig
+from posestylizer.contract import InputContract
 from posestylizer.errors import CheckpointError
 from posestylizer.models import Generator
 from posestylizer.pose import heatmaps

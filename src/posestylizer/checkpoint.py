@@ -19,7 +19,12 @@ from safetensors.torch import load_file, save_file
 
 from posestylizer.config import ModelConfig, load_config, model_config_from_dict
 from posestylizer.contract import InputContract
-from posestylizer.convert import check_state_dict, infer_model_config, read_checkpoint_file, reference_to_native
+from posestylizer.convert import (
+    check_state_dict,
+    infer_model_config,
+    read_checkpoint_file,
+    reference_to_native,
+)
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.models import Generator
 

@@ -18,8 +18,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset
 
 from posestylizer.checkpoint import save_generator, unwrap
-from posestylizer.contract import InputContract
 from posestylizer.config import ExperimentConfig
+from posestylizer.contract import InputContract
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import APSObjective, load_perceptual
 from posestylizer.models import Generator, build_discriminators, init_generator_weights
