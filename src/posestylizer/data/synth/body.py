@@ -215,9 +215,9 @@ def arm(fig: Figure, side: str) -> list[Part]:
         depth = max(depth, torso + ARM_OVER_TORSO)
     ar = ident.arm_r
     skin = np.array(ident.skin, np.float32)
-    sleeve = ident.sleeve == "long"
-    color = fig.top_fill if sleeve else skin
-    grow = 1.15 if sleeve else 1.0
+    long_sleeves = ident.sleeve == "long"
+    color = fig.top_fill if long_sleeves else skin
+    grow = 1.15 if long_sleeves else 1.0  # a sleeve is a little wider than the arm
     group = f"{side}_arm"
     upper = fig.capsule(sh, el, ar * grow, ar * 0.85 * grow, color)
     fore = fig.capsule(el, wr, ar * 0.85 * grow, ar * 0.7 * grow, color)
