@@ -17,7 +17,7 @@ MARKET_PEOPLE = (("bounding_box_train", 1, 3), ("bounding_box_train", 2, 3), ("b
                  ("bounding_box_test", 5, 3), ("bounding_box_test", 6, 2))  # fmt: skip
 
 
-def market_archive(raw: Path, seed: int = 0) -> dict[str, np.ndarray]:
+def market_archive(raw: Path, seed: int = 0, people=MARKET_PEOPLE) -> dict[str, np.ndarray]:
     """Write RAW/Market-1501-v15.09.15/bounding_box_{train,test}/ and RAW/openpose/*_keypoints.json.
 
     Returns {image name: true (18, 2) keypoints} of the people's images. Besides them: two distractors, one
@@ -26,7 +26,7 @@ def market_archive(raw: Path, seed: int = 0) -> dict[str, np.ndarray]:
     root = raw / "Market-1501-v15.09.15"
     poses, truth = raw / "openpose", {}
     poses.mkdir(parents=True)
-    for folder, pid, count in MARKET_PEOPLE:
+    for folder, pid, count in people:
         (root / folder).mkdir(parents=True, exist_ok=True)
         for k in range(count):
             image, kp, _, _ = render_sample("market", pid, k, seed)
@@ -51,7 +51,7 @@ FASHION_ITEMS = (("WOMEN", "Dresses", 1, 3, "train"), ("MEN", "Tees_Tanks", 2, 2
 VIEWS = ("front", "side", "back")
 
 
-def fashion_archive(raw: Path, seed: int = 0) -> dict[str, tuple[str, np.ndarray]]:
+def fashion_archive(raw: Path, seed: int = 0, items=FASHION_ITEMS) -> dict[str, tuple[str, np.ndarray]]:
     """Write RAW/img/<GENDER>/<Category>/id_XXXXXXXX/01_P_view.jpg (256x256: the 176-wide person with 40 white
     columns each side), RAW/Eval/list_eval_partition.txt and RAW/coco.json (raw-image keypoints).
 
@@ -59,18 +59,18 @@ def fashion_archive(raw: Path, seed: int = 0) -> dict[str, tuple[str, np.ndarray
     image has the wrong size.
     """
     lines, truth, records = [], {}, []
-    for gender, category, item, count, phase in FASHION_ITEMS:
+    for gender, category, item, count, phase in items:
         folder = raw / "img" / gender / category / f"id_{item:08d}"
         folder.mkdir(parents=True)
         for k in range(count):
             image, kp, _, _ = render_sample("fashion", item, k, seed)
             full = np.full((256, 256, 3), 255, dtype=np.uint8)
             full[:, 40:216] = image
-            rel = f"img/{gender}/{category}/id_{item:08d}/01_{k + 1}_{VIEWS[k]}.jpg"
+            rel = f"img/{gender}/{category}/id_{item:08d}/01_{k + 1}_{VIEWS[k % 3]}.jpg"
             Image.fromarray(full).save(raw / rel, quality=95)
             status = "gallery" if phase == "query" and k == 2 else phase
             lines.append(f"{rel} id_{item:08d} {status}")
-            name = f"fashion{gender}{category}id{item:08d}01_{k + 1}{VIEWS[k]}.jpg"
+            name = f"fashion{gender}{category}id{item:08d}01_{k + 1}{VIEWS[k % 3]}.jpg"
             truth[name] = (rel, kp)
             raw_kp = kp.astype(np.float32)
             raw_kp[kp[:, 1] >= 0, 1] += 40

@@ -12,7 +12,7 @@ from prepare_helpers import fashion_archive, market_archive
 
 from posestylizer.cli import main
 from posestylizer.data.check import check_dataset
-from posestylizer.data.formats import read_annotations, read_pairs
+from posestylizer.data.formats import read_annotations, read_pairs, write_annotations
 from posestylizer.data.prepare import prepare_dataset
 from posestylizer.data.prepare_sources import flatten_fashion_name
 from posestylizer.errors import DataError
@@ -147,3 +147,44 @@ def test_a_single_image_identity_is_revived_when_it_gains_an_image(tmp_path):
     train = read_annotations(out / "market-annotation-train.csv")
     assert {"0003_c1s1_001000_01.jpg", "0003_c2s1_002000_01.jpg"} <= set(train)
     assert check_dataset(out, "market", progress=False).ok
+
+
+@pytest.mark.slow
+def test_market_with_the_builtin_estimator_in_worker_processes(tmp_path):
+    pytest.importorskip("mediapipe")
+    truth = market_archive(tmp_path / "raw")
+    out = tmp_path / "market"
+    report = prepare_dataset("market1501", tmp_path / "raw", out, workers=2, **quiet())
+    assert report.processed == 13 and report.dropped["distractor"] == 2 and report.dropped["unreadable"] == 1
+    assert "no_pose" not in report.dropped  # the estimator runs on every readable image
+    kept = {**read_annotations(out / "market-annotation-train.csv"),
+            **read_annotations(out / "market-annotation-test.csv")}  # fmt: skip
+    assert len(kept) >= 4 and len(kept) + sum(report.dropped.values()) == 15
+    for name, kp in kept.items():  # shoulders and hips near the truth (a back view may swap left and right)
+        true = truth[name][[2, 5, 8, 11]]
+        error = min(np.abs(kp[idx] - true).max() for idx in ([2, 5, 8, 11], [5, 2, 11, 8]))
+        assert error < 16, (name, kp, truth[name])
+    assert check_dataset(out, "market", progress=False).ok
+
+
+def test_deepfashion_with_the_authors_csvs_as_keypoints_and_split(tmp_path):
+    truth = fashion_archive(tmp_path / "raw")
+    authors = tmp_path / "authors"
+    authors.mkdir()
+    # an "authors'" split other than the official one: item 2 in test, item 3 in train; one image in neither list
+    train = {n: kp for n, (_, kp) in truth.items() if "id00000002" not in n}
+    test = {n: kp for n, (_, kp) in truth.items() if "id00000002" in n}
+    del train["fashionWOMENDressesid0000000101_3back.jpg"]
+    write_annotations(authors / "fashion-resize-annotation-train.csv", train)
+    write_annotations(authors / "fashion-resize-annotation-test.csv", test)
+    out = tmp_path / "fashion"
+    report = prepare_dataset("deepfashion", tmp_path / "raw", out, keypoints=authors,
+                             split_from=(authors / "fashion-resize-annotation-train.csv",
+                                         authors / "fashion-resize-annotation-test.csv"), **quiet())  # fmt: skip
+    assert report.dropped == Counter(unlisted=2)  # the image left out, and the odd-sized one no list names
+    got_train = read_annotations(out / "fashion-resize-annotation-train.csv")
+    got_test = read_annotations(out / "fashion-resize-annotation-test.csv")
+    assert sorted(got_train) == sorted(train) and sorted(got_test) == sorted(test)
+    for name, kp in {**got_train, **got_test}.items():  # PATN CSVs are in prepared-image pixels: taken as they are
+        assert np.array_equal(kp, truth[name][1])
+    assert check_dataset(out, "fashion", progress=False).ok

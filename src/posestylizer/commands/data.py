@@ -96,6 +96,9 @@ def _register_prepare(data_sub) -> None:
     d.add_argument("--keypoint-format", choices=FORMATS, help="format of --keypoints (default: detected)")
     d.add_argument("--estimator", choices=BACKENDS, default="mediapipe", help="pose estimator (default mediapipe)")
     d.add_argument("--weights", help="OpenPose COCO body weights file for --estimator openpose")
+    d.add_argument("--split-from", nargs=2, metavar=("TRAIN_CSV", "TEST_CSV"),
+                   help="take the train/test split from these annotation CSVs (e.g. the authors') instead of the "
+                   "official one; images in neither are dropped")
     d.add_argument("--workers", type=int, help="parallel workers (default: CPU count, at most 8)")
     d.add_argument("--test-pairs", type=int,
                    help="sample this many test pairs (default: Market 12000 as the authors, DeepFashion all; "
@@ -112,7 +115,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     test_pairs = "default" if args.test_pairs is None else (args.test_pairs or None)
     report = prepare_dataset(
         args.dataset, args.raw, args.out, keypoints=args.keypoints, keypoint_format=args.keypoint_format,
-        estimator=args.estimator, estimator_options=options, workers=args.workers, test_pairs=test_pairs,
+        estimator=args.estimator, estimator_options=options, split_from=args.split_from, workers=args.workers,
+        test_pairs=test_pairs,
         seed=args.seed, progress=not args.quiet,
     )
     print(report)

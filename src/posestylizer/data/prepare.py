@@ -28,7 +28,7 @@ from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.data.pairs import make_pairs
 from posestylizer.data.prepare_keypoints import FRAMES, FileKeypoints, Frame
 from posestylizer.data.prepare_report import PrepareReport
-from posestylizer.data.prepare_sources import RawImage, fashion_images, market_images
+from posestylizer.data.prepare_sources import RawImage, fashion_images, market_images, split_from_lists
 from posestylizer.data.prepare_work import Outcome, Task, init_worker, output_path, prepare_image
 from posestylizer.errors import DataError
 from posestylizer.keypoints.io import atomic_path, write_annotations_atomic
@@ -192,8 +192,8 @@ def _settle(job: _Job, journal: Journal, layout: Layout, items: list[RawImage]) 
 def prepare_dataset(
     kind: str, raw: str | Path, out: str | Path, *, keypoints: str | Path | None = None,
     keypoint_format: str | None = None, estimator: str = "mediapipe", estimator_options: dict | None = None,
-    workers: int | None = None, test_pairs: int | None | str = "default", seed: int = 0, progress: bool = True,
-    log: Callable[[str], None] = print,
+    split_from: tuple[str | Path, str | Path] | None = None, workers: int | None = None,
+    test_pairs: int | None | str = "default", seed: int = 0, progress: bool = True, log: Callable[[str], None] = print,
 ) -> PrepareReport:
     """Prepare ``raw`` (an unpacked official download of ``kind``) into ``out`` in the PATN layout.
 
@@ -201,6 +201,8 @@ def prepare_dataset(
         kind: ``market1501`` or ``deepfashion``.
         keypoints: a keypoint file or folder (any format of :mod:`posestylizer.keypoints`) instead of the estimator.
         estimator: pose estimator backend when ``keypoints`` is None; ``estimator_options`` its options.
+        split_from: (train CSV, test CSV): take each image's phase from the annotation CSV that names it (the
+            authors' split) instead of the official one; images in neither are dropped.
         workers: parallel workers (default: the CPU count, at most 8).
         test_pairs: test pairs sampled with ``seed`` (None = all; default: Market 12,000, DeepFashion all).
     """
@@ -213,18 +215,23 @@ def prepare_dataset(
         root, items, junk = market_images(raw)
     else:
         (root, items), junk = fashion_images(raw), []
+    unlisted = []
+    if split_from:
+        items, unlisted = split_from_lists(items, *split_from)
     keypoints = Path(keypoints).resolve() if keypoints else None
     job = _Job(out, root, FRAMES[kind], keypoints, keypoint_format,
                None if keypoints else (estimator, estimator_options or {}),
                max(1, workers or min(8, os.cpu_count() or 1)), progress, log)  # fmt: skip
-    settings = {"dataset": kind, "raw": str(root.resolve()), "keypoints": str(keypoints or f"estimator {estimator}")}
+    settings = {"dataset": kind, "raw": str(root.resolve()), "keypoints": str(keypoints or f"estimator {estimator}"),
+                "split": [str(Path(p).resolve()) for p in split_from] if split_from else "official"}
     journal = Journal(out, settings)
     try:
         processed = _process(job, journal, items, [it.rel for it in items])
         decided, again = _settle(job, journal, layout, items)
     finally:
         journal.close()
-    outcomes = [Outcome(it.phase, it.name, drop="distractor", detail=it.rel) for it in junk] + decided
+    outcomes = [Outcome(it.phase, it.name, drop="distractor", detail=it.rel) for it in junk]
+    outcomes += [Outcome(it.phase, it.name, drop="unlisted", detail=it.rel) for it in unlisted] + decided
     pairs = test_pairs if test_pairs != "default" else TEST_PAIRS[kind]
     n_pairs = _write_outputs(out, layout, outcomes, pairs, seed)
     report = PrepareReport(kind, out, layout.name, outcomes, n_pairs, processed + again, time.perf_counter() - start)

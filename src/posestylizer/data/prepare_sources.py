@@ -111,3 +111,20 @@ def fashion_images(raw: str | Path) -> tuple[Path, list[RawImage]]:
     if not images:
         raise DataError(f"{part}: lists no images")
     return root, images
+
+
+def split_from_lists(
+    images: list[RawImage], train: str | Path, test: str | Path
+) -> tuple[list[RawImage], list[RawImage]]:
+    """Images re-assigned to the phase of the annotation CSV that names them (e.g. the authors' own split), and
+    the images neither CSV names."""
+    from posestylizer.data.formats import read_annotations
+
+    phase_of: dict[str, str] = {}
+    for phase, path in (("train", train), ("test", test)):
+        for name in read_annotations(path):
+            if phase_of.get(name, phase) != phase:
+                raise DataError(f"{path}: {name} is also in the train list {train}; an image has one phase")
+            phase_of[name] = phase
+    listed = [RawImage(it.rel, phase_of[it.name], it.name) for it in images if it.name in phase_of]
+    return listed, [it for it in images if it.name not in phase_of]

@@ -21,6 +21,7 @@ from posestylizer.errors import UserError
 # Why an image is left out, as the report words it (keys are what the journal stores).
 REASONS = {
     "distractor": "Market junk/distractor id (-1, 0000)",
+    "unlisted": "in neither --split-from list",
     "unreadable": "unreadable image",
     "size": "unexpected image size",
     "no_pose": "no pose for it in the --keypoints file",
