@@ -75,9 +75,10 @@ def fashion_archive(raw: Path, seed: int = 0, items=FASHION_ITEMS) -> dict[str, 
             raw_kp = kp.astype(np.float32)
             raw_kp[kp[:, 1] >= 0, 1] += 40
             records.append((rel, raw_kp, (256, 256)))
-    odd = "img/MEN/Tees_Tanks/id_00000002/01_4_full.jpg"
+    gender, category, item = items[1][:3]
+    odd = f"img/{gender}/{category}/id_{item:08d}/01_4_full.jpg"
     Image.new("RGB", (200, 300), "white").save(raw / odd)
-    lines.append(f"{odd} id_00000002 train")
+    lines.append(f"{odd} id_{item:08d} train")
     (raw / "Eval").mkdir()
     header = [str(len(lines)), "image_name item_id evaluation_status"]
     (raw / "Eval" / "list_eval_partition.txt").write_text("\n".join(header + lines) + "\n")

@@ -85,7 +85,7 @@ def _register_prepare(data_sub) -> None:
         "bounding_box_test/; ids -1 and 0000 dropped). deepfashion: RAW holds img/ and list_eval_partition.txt "
         "(or Eval/list_eval_partition.txt); names are flattened, images cropped to columns 40..215 (256x176), "
         "train = the official train items, test = query + gallery. Writes train/, test/, annotation and pair "
-        "CSVs (§1.3 rules) and prepare-report.txt. Resumable: run it again to continue.",
+        "CSVs (the authors' pair rules) and prepare-report.txt. Resumable: run it again to continue.",
     )
     d.add_argument("dataset", choices=("market1501", "deepfashion"))
     d.add_argument("raw", help="unpacked official download")

@@ -86,6 +86,12 @@ def _finished(journal: Journal, out: Path, phase: str, name: str) -> bool:
     return o is not None and (o.drop is not None or output_path(out, phase, name).exists())
 
 
+def _context():
+    """fork on Linux: workers inherit the imported package instead of importing torch again (seconds each); safe
+    here because the parent has built no estimator and started no thread yet. spawn elsewhere."""
+    return get_context("fork" if sys.platform == "linux" else "spawn")
+
+
 def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: bool) -> None:
     """Prepare every task, ``workers`` at a time, journalling each outcome as it arrives."""
     def bar(it: Iterable) -> Iterable:
@@ -102,9 +108,8 @@ def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Jour
         return
     if estimator is None:  # reading, cropping and writing: PIL releases the GIL, threads suffice
         pool = ThreadPoolExecutor(workers)
-    else:  # each worker process holds its own estimator; spawn, since estimators hold threads of their own
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker,
-                                   initargs=estimator)  # fmt: skip
+    else:  # each worker process builds its own estimator
+        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=init_worker, initargs=estimator)
     with pool:
         for outcome in bar(pool.map(prepare_image, tasks, chunksize=16)):
             journal.add(outcome)

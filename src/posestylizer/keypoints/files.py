@@ -89,8 +89,6 @@ def read_pose_records(
     if fmt == "openpose":
         kp = openpose.from_openpose(obj, threshold=threshold, where=where)
         return [PoseRecord(image_key(path), kp, openpose.image_size_of(obj))]
-    if fmt == "patn":
-        raise DataError(f"{path}: a PATN annotation file is a .csv (name:keypoints_y:keypoints_x)")
     size = blazepose.image_size_of(obj) or image_size
     if size is None:
         raise DataError(f"{path}: BlazePose coordinates are normalised; give the image size (--source-size H W)")
