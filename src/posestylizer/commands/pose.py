@@ -42,18 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _expand(items: list[str]) -> list[Path]:
-    paths: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            paths.extend(image_files(path))
-        elif path.exists():
-            paths.append(path)
-        else:
-            raise DataError(f"{path}: no such image file or folder")
-    if not paths:
-        raise DataError(f"no images found in {', '.join(items)}")
-    return paths
+    from posestylizer.keypoints.io import expand_paths
+
+    return expand_paths(items, image_files, "image file")
 
 
 def run_estimate(args: argparse.Namespace) -> int:

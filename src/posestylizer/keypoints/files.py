@@ -63,9 +63,14 @@ def image_key(path: Path) -> str:
 
 
 def _patn_records(path: Path) -> list[PoseRecord]:
-    from posestylizer.data.formats import read_annotations  # the one PATN CSV parser (file:line errors)
+    """Rows of a PATN annotation CSV; DataError with the first problem (file:line: entry) on one line."""
+    from posestylizer.data.formats import parse_annotations  # the one PATN CSV parser
 
-    return [PoseRecord(name, kp.astype(np.float32)) for name, kp in read_annotations(path).items()]
+    rows, problems = parse_annotations(path)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise DataError(f"{problems[0]}{more}")
+    return [PoseRecord(r.name, r.keypoints.astype(np.float32)) for r in rows]
 
 
 def read_pose_records(

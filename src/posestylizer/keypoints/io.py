@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,20 +54,28 @@ def write_annotations_atomic(path: str | Path, rows: dict[str, np.ndarray]) -> P
     return Path(path)
 
 
-def keypoint_files(items: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded to their ``.json`` and ``.csv`` files (recursively, sorted)."""
+def expand_paths(items: Iterable[str | Path], list_folder: Callable[[Path], list[Path]], what: str) -> list[Path]:
+    """Files as given, folders replaced by ``list_folder(folder)``; DataError for a missing item or no file at all."""
+    items = [str(i) for i in items]
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".csv") and p.is_file())
+            paths += list_folder(path)
         elif path.is_file():
             paths.append(path)
         else:
-            raise DataError(f"{path}: no such keypoint file or folder")
+            raise DataError(f"{path}: no such {what} or folder")
     if not paths:
-        raise DataError(f"no .json or .csv keypoint files in {', '.join(str(i) for i in items)}")
+        raise DataError(f"no {what}s found in {', '.join(items)}")
     return paths
+
+
+def keypoint_files(items: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders expanded to their ``.json`` and ``.csv`` files (recursively, sorted)."""
+    return expand_paths(items, lambda folder: sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in (".json", ".csv") and p.is_file()
+    ), "keypoint file")
 
 
 @dataclass
