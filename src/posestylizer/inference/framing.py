@@ -159,11 +159,18 @@ class CropBox:
         """Model pixels per photo pixel for a model image of ``size`` (H, W)."""
         return size[0] / (self.y1 - self.y0)
 
-    def to_model(self, kp: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """Photo keypoints -> int64 (y, x) model pixels; missing or outside the model image -> -1."""
+    def to_model(self, kp: np.ndarray, size: tuple[int, int], *, clip: bool = True) -> np.ndarray:
+        """Photo keypoints -> (y, x) model pixels, -1 = missing.
+
+        With ``clip`` (for a source person): int64, rounded, and points outside the model image become -1, as the
+        training annotations have them. Without (for a target pose, to be fitted later): float64, all kept.
+        """
         kp = np.asarray(kp, np.float64)
         ok = present(kp)
-        out = np.rint((kp - (self.y0, self.x0)) * self.scale(size))
+        out = (kp - (self.y0, self.x0)) * self.scale(size)
+        if not clip:
+            return np.where(ok[:, None], out, MISSING)
+        out = np.rint(out)
         inside = ok & (out[:, 0] >= 0) & (out[:, 0] < size[0]) & (out[:, 1] >= 0) & (out[:, 1] < size[1])
         return np.where(inside[:, None], out, MISSING).astype(np.int64)
 
@@ -242,9 +249,11 @@ def paste_into(image: np.ndarray, generated: np.ndarray, box: CropBox, feather: 
     if c1 <= c0 or r1 <= r0:
         return out
     bw, bh = box.x1 - box.x0, box.y1 - box.y0
+    gh, gw = generated.shape[:2]
+    # The integer region can start up to a pixel before the box: clamp its source window to the generated image.
     src = (
-        (c0 - box.x0) / bw * generated.shape[1], (r0 - box.y0) / bh * generated.shape[0],
-        (c1 - box.x0) / bw * generated.shape[1], (r1 - box.y0) / bh * generated.shape[0],
+        max(0.0, (c0 - box.x0) / bw * gw), max(0.0, (r0 - box.y0) / bh * gh),
+        min(gw, (c1 - box.x0) / bw * gw), min(gh, (r1 - box.y0) / bh * gh),
     )
     patch = np.asarray(
         Image.fromarray(generated).resize((c1 - c0, r1 - r0), Image.Resampling.BICUBIC, box=src), np.float32

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from posestylizer.errors import DataError, InputError, PoseArrayError
+from posestylizer.errors import InputError, PoseArrayError
 from posestylizer.imagefiles import IMAGE_EXTS
 from posestylizer.pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
 
@@ -126,8 +126,6 @@ def classify_target(target, library_names: list[str]) -> Target:
 
 def read_keypoint_file(path: Path) -> np.ndarray:
     """(18, 2) (y, x) pixels of the file's image from a PATN CSV row, OpenPose JSON or COCO JSON."""
-    try:
-        from posestylizer.keypoints import read_pose_file
-    except ImportError:
-        raise DataError(f"{path}: reading keypoint files needs posestylizer.keypoints (not in this build)") from None
+    from posestylizer.keypoints import read_pose_file
+
     return np.asarray(read_pose_file(path), dtype=np.float64)

@@ -7,15 +7,16 @@ here), so :func:`find_people` searches with the estimator itself:
 
 1. estimate on the photo; cover the person found with the photo's median colour (a thick-limb silhouette around
    their skeleton) and estimate again, until nobody new is found (at most ``max_people``);
-2. then estimate on overlapping half-size tiles of the covered photo, which finds people too small for the
-   detector's 224-pixel view of the whole photo, and repeat step 1's covering for each one found.
+2. when the whole photo gives nobody, estimate on overlapping half-size tiles of it, which finds people too small
+   for the detector's 224-pixel view of the whole photo, covering each one found as in step 1.
 
 A detection counts as a new person when most of its keypoints fall outside the people already covered.
 
 Limits, honestly: people who overlap strongly (one in front of the other) are found as one or not at all; a person
 smaller than about 1/8 of the photo's height is often missed; the estimator can also place a person on a statue or
-a poster. ``person=`` (a point or a box) is the reliable way to choose: a box is searched on its own, a point is
-matched to the people found, or searched in a window around it.
+a poster; a small person beside a large one is found only when the covering uncovers them. ``person=`` (a point
+or a box) is the reliable way to choose: a box is searched on its own, a point is matched to the people found, or
+searched in a window around it.
 
 Keypoints are (y, x) pixels of the photo, -1 = missing; boxes are (x0, y0, x1, y1).
 """
@@ -121,7 +122,7 @@ def find_people(image: np.ndarray, estimator: Estimator, *, max_people: int = 8,
     h, w = image.shape[:2]
     search = _Search(image, estimator, max_people)
     search.repeat((0, 0, w, h))
-    if tiles and min(h, w) >= 128:
+    if tiles and not search.people and min(h, w) >= 128:
         for box in _tiles((h, w)):
             search.repeat(box)
     return sorted(search.people, key=lambda p: -p.prominence)
