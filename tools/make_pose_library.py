@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +40,13 @@ POSES = {
     "front": ("standing, facing the camera, arms relaxed", {}),
     "back": ("standing, back to the camera", {"yaw": math.pi}),
     "left_profile": ("standing, left side to the camera (facing image left)",
-                     {"yaw": -math.pi / 2, "arm_abduct": (deg(4), deg(4))}),
+                     {"yaw": -math.pi / 2, "arm_abduct": (deg(4), deg(4)), "hip_flex": (deg(-6), deg(6))}),
     "right_profile": ("standing, right side to the camera (facing image right)",
-                      {"yaw": math.pi / 2, "arm_abduct": (deg(4), deg(4))}),
+                      {"yaw": math.pi / 2, "arm_abduct": (deg(4), deg(4)), "hip_flex": (deg(6), deg(-6))}),
     "three_quarter": ("standing, turned half way to image right", {"yaw": deg(40)}),
     "walking": ("mid-stride, walking toward image right, arms swinging", {
-        "kind": "walk", "yaw": deg(75), "hip_flex": (deg(25), deg(-22)), "knee": (deg(8), deg(35)),
-        "arm_flex": (deg(-22), deg(24)), "arm_abduct": (deg(5), deg(5)), "elbow": (deg(20), deg(30)),
+        "kind": "walk", "yaw": deg(75), "hip_flex": (deg(20), deg(-16)), "knee": (deg(6), deg(22)),
+        "arm_flex": (deg(-18), deg(18)), "arm_abduct": (deg(5), deg(5)), "elbow": (deg(10), deg(20)),
         "hip_abduct": (deg(1), deg(1)),
     }),
     "arms_raised": ("facing the camera, both arms raised above the head",
@@ -56,9 +57,10 @@ POSES = {
     "waving": ("facing the camera, right hand raised in a wave",
                {"kind": "arms", "arm_abduct": (deg(85), deg(9)), "elbow": (deg(95), deg(12)),
                 "elbow_up": (math.pi / 2, 0.0)}),
-    "sitting": ("seated (no chair drawn), turned a little to image right, hands on the thighs", {
-        "kind": "sit", "yaw": deg(35), "hip_flex": (deg(80), deg(80)), "knee": (deg(85), deg(85)),
-        "arm_flex": (deg(35), deg(35)), "elbow": (deg(45), deg(45)), "hip_abduct": (deg(6), deg(6)),
+    "sitting": ("seated (no chair drawn), seen from the side, facing image right, hands on the thighs", {
+        "kind": "sit", "yaw": deg(70), "hip_flex": (deg(80), deg(80)), "knee": (deg(85), deg(85)),
+        # no hip abduction: with the thigh near horizontal it would tip the knee's bend plane sideways
+        "arm_flex": (deg(35), deg(35)), "elbow": (deg(45), deg(45)), "hip_abduct": (0.0, 0.0),
     }),
 }
 
@@ -106,7 +108,9 @@ def main() -> None:
         "keypoint_names": list(KEYPOINT_NAMES), "made_by": "tools/make_pose_library.py", "poses": poses,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=1) + "\n")
+    text = json.dumps(data, indent=1)
+    text = re.sub(r"\[\s+(-?[\d.]+),\s+(-?[\d.]+)\s+\]", r"[\1, \2]", text)  # one line per keypoint
+    OUT.write_text(text + "\n")
     print(f"wrote {OUT}: {len(poses)} poses")
 
 
