@@ -92,17 +92,21 @@ class ReposeResult:
 
 
 def require_source_keypoints(kp: np.ndarray) -> None:
-    """MissingKeypointsError unless both shoulders, both hips and a knee or ankle are present."""
-    missing = fr.missing_names(kp, TORSO)
-    if missing:
+    """MissingKeypointsError unless both shoulders, both hips and a knee or ankle are present.
+
+    A half-body photo (no hips, no legs) is refused rather than guessed at: the model was trained on full-body
+    people and would invent legs from the padding below the photo.
+    """
+    torso, legs = fr.missing_names(kp, TORSO), fr.missing_names(kp, LEGS)
+    if len(legs) == len(LEGS):
         raise MissingKeypointsError(
-            f"source person: missing {', '.join(missing)}; the model needs both shoulders and hips: use a photo "
-            "where the whole body is visible"
+            f"source person: no legs found (missing {', '.join(torso + legs)}): an upper-body photo; the model was "
+            "trained on full-body people, so use a photo that shows the whole body"
         )
-    if not present(kp)[list(LEGS)].any():
+    if torso:
         raise MissingKeypointsError(
-            "source person: no legs found (missing r_knee, r_ankle, l_knee, l_ankle): an upper-body photo; the model "
-            "was trained on full-body people, so use a photo that shows the legs"
+            f"source person: missing {', '.join(torso)}; the model needs both shoulders and hips: use a photo "
+            "where the whole body is visible, or give source_keypoints"
         )
 
 
