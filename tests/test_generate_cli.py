@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
 from pipeline_helpers import small_checkpoint, street_scene
+
 from posestylizer.cli import main
 from posestylizer.poselibrary import pose_names
 

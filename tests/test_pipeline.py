@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from pipeline_helpers import full_body_sample, small_checkpoint, street_scene
 
 import posestylizer
-from pipeline_helpers import full_body_sample, small_checkpoint, street_scene
 from posestylizer.data.dataset import image_to_tensor
 from posestylizer.errors import (
     CheckpointError,
@@ -108,7 +108,7 @@ def test_person_at_the_border_is_padded_not_stretched(pipe):
     app = pipe.appearance(photo, source_keypoints=np.where(truth[0] < 0, -1, np.maximum(truth[0], 0)))
     x0, _, x1, _ = app.crop_box.as_tuple()
     assert x0 < 0  # the crop reaches outside the photo
-    cols = int(round(-x0 / (x1 - x0) * pipe.size[1]))
+    cols = round(-x0 / (x1 - x0) * pipe.size[1])
     assert cols >= 2
     left = app.crop[:, : cols - 1].astype(int)
     assert np.abs(left - left[:, :1]).max() <= 2  # padding repeats the border column: constant along each row
@@ -139,7 +139,7 @@ def _source(pipe):
 
 
 def test_target_array_pixels_and_normalised_agree(pipe):
-    photo, kp, app = _source(pipe)
+    photo, kp, _ = _source(pipe)
     _, target, _ = full_body_sample(5)
     target = (target // 2).astype(np.int64)  # a 128x64 annotation at the model's 64x32
     target[target < 0] = -1
@@ -152,8 +152,8 @@ def test_target_array_pixels_and_normalised_agree(pipe):
 
 
 def test_target_photo_is_retargeted_to_the_source_body(pipe, tmp_path):
-    _, kp, app = _source(pipe)
-    tall, tall_kp = street_scene([(7, 240, 350, 340)], size=(360, 480))  # a taller person, elsewhere
+    _, _, app = _source(pipe)
+    tall, _ = street_scene([(7, 240, 350, 340)], size=(360, 480))  # a taller person, elsewhere
     path = tmp_path / "tall.png"
     Image.fromarray(tall).save(path)
     target = pipe.target_keypoints(path, app)
@@ -166,7 +166,7 @@ def test_target_keypoint_files(pipe, tmp_path):
     from posestylizer.data.formats import write_annotations
     from posestylizer.keypoints import to_coco, to_openpose_json
 
-    _, kp, app = _source(pipe)
+    _, _, app = _source(pipe)
     _, truth = street_scene([(7, 240, 350, 340)], size=(360, 480))
     pose = truth[0].astype(np.int64)
     pose[1] = (pose[2] + pose[5]) // 2  # COCO has no neck: readers put it between the shoulders
@@ -196,7 +196,7 @@ def test_paste_back_changes_only_the_crop_box(pipe):
     result = pipe(photo, "arms_out", source_keypoints=kp, paste_back=True)
     out = np.asarray(result.image)
     assert out.shape == photo.shape
-    x0, y0, x1, y1 = result.crop_box
+    x0, _, x1, _ = result.crop_box
     changed = np.flatnonzero((out != photo).any(axis=2).any(axis=0))
     assert changed.min() >= np.floor(x0) and changed.max() < np.ceil(x1)
     assert (out != photo).any()

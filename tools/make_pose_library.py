@@ -29,11 +29,12 @@ BODY = dataclasses.replace(
     upper_arm=0.172, forearm=0.152, depth=0.062,
 )
 
-STAND = dict(
-    kind="stand", yaw=0.0, lean=0.0, side_lean=0.0, arm_abduct=(deg(9), deg(9)), arm_flex=(0.0, 0.0),
-    elbow=(deg(12), deg(12)), elbow_up=(0.0, 0.0), hip_flex=(0.0, 0.0), hip_abduct=(deg(4), deg(4)),
-    knee=(deg(3), deg(3)), scale=1.0, top=0.0, center=0.5, shift=0.0, light=1.0,
-)
+STAND = {
+    "kind": "stand", "yaw": 0.0, "lean": 0.0, "side_lean": 0.0, "arm_abduct": (deg(9), deg(9)),
+    "arm_flex": (0.0, 0.0), "elbow": (deg(12), deg(12)), "elbow_up": (0.0, 0.0), "hip_flex": (0.0, 0.0),
+    "hip_abduct": (deg(4), deg(4)), "knee": (deg(3), deg(3)), "scale": 1.0, "top": 0.0, "center": 0.5,
+    "shift": 0.0, "light": 1.0,
+}
 
 # name: (description, changes to the standing pose). Yaw: 0 faces the camera, +90 faces image right.
 POSES = {

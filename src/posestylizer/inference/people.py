@@ -66,7 +66,7 @@ def _silhouette(kp: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if torso is None:
         x0, y0, x1, y1 = Person(kp).box
         torso = max(y1 - y0, x1 - x0) / 3
-    return pose_mask(kp, size, radius=max(2, int(round(0.35 * torso))))
+    return pose_mask(kp, size, radius=max(2, round(0.35 * torso)))
 
 
 def _estimate_in(image: np.ndarray, estimator: Estimator, box: tuple[int, int, int, int]) -> np.ndarray:
