@@ -193,7 +193,8 @@ class PoseStylizerPipeline:
 
     # -- step 1-2: the source person
     def estimate(self, image) -> np.ndarray:
-        """Keypoints of the most prominent person: int64 (18, 2) (y, x) photo pixels, -1 = missing."""
+        """Keypoints of the one person the estimator reports (its detector's best): int64 (18, 2) (y, x) photo
+        pixels, -1 = missing. :meth:`find_people` finds everybody."""
         return np.asarray(self.estimator(load_image(image)), dtype=np.int64)
 
     def find_people(self, image) -> list[Person]:
