@@ -315,10 +315,13 @@ class PoseStylizerPipeline:
         )
 
     def check_target(self, target) -> None:
-        """The InputError a target would raise, before any estimation runs (arrays are checked in full)."""
+        """The error a target would raise, found before any estimation runs: arrays are checked in full, keypoint
+        files are read, photos are only looked up (their person is found later)."""
         kind = classify_target(target, pose_names())
         if kind.kind == "array":
             keypoint_array(kind.value, self.size, "target", normalised_ok=True)
+        elif kind.kind == "file":
+            read_keypoint_file(kind.value)
 
 
 def _device(device: str | torch.device) -> torch.device:
