@@ -249,3 +249,14 @@ def test_authors_checkpoint_and_bf16(reference_dir, tmp_path):
         outs[precision] = np.asarray(pipe(photo, "walking", source_keypoints=truth[0]).image).astype(int)
     assert outs["fp32"].shape == (128, 64, 3)
     assert np.abs(outs["fp32"] - outs["bf16"]).mean() < 8  # bf16 autocast: close to fp32, not equal
+
+
+def test_fashion_framing_and_instance_norm(tmp_path):
+    ckpt = small_checkpoint(tmp_path / "fashion", size=(64, 44), norm="instance", layout="fashion")
+    pipe = PoseStylizerPipeline.from_pretrained(ckpt)
+    photo, truth = street_scene([(1, 240, 330, 280)], size=(360, 480))
+    result = pipe(photo, "sitting", source_keypoints=truth[0])
+    x0, y0, x1, y1 = result.crop_box
+    assert (x1 - x0) / (y1 - y0) == pytest.approx(44 / 64)
+    assert result.image.size == (44, 64)
+    assert abs(face_top(result.source_keypoints) - FRAMINGS["fashion"].face_top * 64) <= 1.5
