@@ -260,3 +260,11 @@ def test_fashion_framing_and_instance_norm(tmp_path):
     assert (x1 - x0) / (y1 - y0) == pytest.approx(44 / 64)
     assert result.image.size == (44, 64)
     assert abs(face_top(result.source_keypoints) - FRAMINGS["fashion"].face_top * 64) <= 1.5
+
+
+def test_generator_without_contract_is_refused():
+    from posestylizer.config import ModelConfig
+    from posestylizer.models import Generator
+
+    with pytest.raises(CheckpointError, match="no input contract"):
+        PoseStylizerPipeline(Generator(ModelConfig(image_size=(64, 32), n_blocks=3, ngf=8)))

@@ -130,7 +130,8 @@ class PoseStylizerPipeline:
 
     Args:
         generator: an APS :class:`~posestylizer.models.Generator` in eval mode.
-        contract: its input contract (image size, pose-map sigma, layout).
+        contract: its input contract (image size, pose-map sigma, layout); default ``generator.contract`` (set by
+            :func:`~posestylizer.checkpoint.load_generator`), CheckpointError without one.
         device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
         precision: ``fp32`` or ``bf16`` (autocast, CPU and CUDA).
         estimator: pose estimator (a callable uint8 (H, W, 3) -> (18, 2) (y, x)), a backend name
@@ -138,8 +139,12 @@ class PoseStylizerPipeline:
         framing: how people sit in the training images (default: measured for the contract's layout).
     """
 
-    def __init__(self, generator: torch.nn.Module, contract: InputContract, *, device: str | torch.device = "cpu",
-                 precision: str = "fp32", estimator=None, framing: fr.Framing | None = None) -> None:
+    def __init__(self, generator: torch.nn.Module, contract: InputContract | None = None, *,
+                 device: str | torch.device = "cpu", precision: str = "fp32", estimator=None,
+                 framing: fr.Framing | None = None) -> None:
+        from posestylizer.checkpoint import require_contract
+
+        contract = contract or require_contract(generator, "generator")
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = _device(device)
