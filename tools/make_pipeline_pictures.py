@@ -51,8 +51,9 @@ def main(checkpoint: str, out_dir: str) -> None:
     second = pipe(photo, "arms_out", person=(360, 200), paste_back=True)
     both = Image.fromarray(np.asarray(second.image))
     both = Image.fromarray(np.asarray(pipe(np.asarray(both), "walking", paste_back=True).image))
-    row([Image.fromarray(photo), both], ["photo", "left: walking, right (person=(360, 200)): arms_out"]).save(
-        out / "repose_paste_back.png")
+    half = [Image.fromarray(np.asarray(im)).resize((320, 240), Image.Resampling.LANCZOS) for im in (photo, both)]
+    row(half, ["photo", "left: walking; right (person=(360, 200)): arms_out"]).save(
+        out / "repose_paste_back.png", optimize=True)
 
     app = pipe.appearance(photo)
     poses = np.stack([pipe.target_keypoints(n, app) for n in POSES])
