@@ -1,0 +1,1 @@
+"""Inference: generating people with a trained generator (dataset pairs in batch, animation, export)."""
