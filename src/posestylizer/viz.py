@@ -12,7 +12,6 @@ JPEG files, so :func:`to_uint8` and :func:`save_paper_grid` reproduce them exact
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -140,17 +139,16 @@ def pair_from_name(filename: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
-def save_image(image: np.ndarray, path: str | Path, **options) -> Path:
-    """Write a uint8 image with PIL (format from the suffix) through a temporary sibling and a rename, so a crash
-    never leaves a half-written file under the final name."""
+def save_image(image: np.ndarray | Image.Image, path: str | Path, **options) -> Path:
+    """Write a uint8 (H, W, 3) array or PIL image with PIL (format from the suffix, ``options`` to PIL's save)
+    through a temporary sibling and a rename, so a crash never leaves a half-written file under the final name."""
+    from posestylizer.keypoints.io import atomic_path
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format=_image_format(path), **options)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    fmt = _image_format(path)
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image))
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format=fmt, **options)
     return path
 
 

@@ -13,11 +13,13 @@ For every pair, in pair-list order, batch by batch in eval mode:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from posestylizer.errors import ConfigError
 from posestylizer.viz import batch_rows, pair_filename, save_image, save_paper_grid, to_uint8
 
 
@@ -35,8 +37,8 @@ class GeneratedResults:
 
 def generate_results(
     checkpoint: str | Path, data_root: str | Path, out_dir: str | Path, *, layout: str | None = None,
-    pairs_file: str | Path | None = None, device: str = "cpu", batch_size: int = 16, write_grids: bool = True,
-    progress: Callable[[Iterable, str], Iterable] | None = None,
+    pairs_file: str | Path | None = None, preset: str | None = None, device: str = "cpu", precision: str = "fp32",
+    batch_size: int = 16, write_grids: bool = True, progress: Callable[[Iterable, str], Iterable] | None = None,
 ) -> GeneratedResults:
     """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files.
 
@@ -49,13 +51,19 @@ def generate_results(
         layout: file names of the dataset (``market``, ``fashion``); default: the layout the checkpoint was
             trained on.
         pairs_file: pair CSV (``from,to``) instead of the dataset's test pairs.
+        preset: for an authors' ``.pth``, which paper model it is (``market``, ``fashion``).
+        precision: ``fp32``, or ``bf16`` (autocast on the model's device).
         progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
     """
     from posestylizer.checkpoint import load_generator, require_contract
     from posestylizer.data.dataset import PairDataset
 
-    model = load_generator(checkpoint, device=device)
+    if precision not in ("fp32", "bf16"):
+        raise ConfigError(f"precision must be fp32 or bf16, got {precision!r}")
+    model = load_generator(checkpoint, device=device, preset=preset)
     contract = require_contract(model, checkpoint)
+    autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16) if precision == "bf16"
+                else nullcontext())
     # Pose maps as the model was trained on them (the checkpoint's sigma); `layout` only names the dataset's files.
     dataset = PairDataset(
         data_root, "test", layout=layout or contract.layout, image_size=tuple(contract.image_size),
@@ -69,7 +77,8 @@ def generate_results(
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     with torch.no_grad():
         for batch in progress(loader, "generating") if progress else loader:
-            fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
+            with autocast:
+                fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
             names = list(zip(batch["src_name"], batch["tgt_name"]))
             for (src, tgt), image in zip(names, fake):
                 save_image(to_uint8(image), generated / pair_filename(src, tgt, ".png"))
