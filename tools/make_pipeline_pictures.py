@@ -1,7 +1,8 @@
 """Make the README's "Re-pose your own photo" pictures with a trained checkpoint, and time the pipeline on CPU.
 
 Synthetic people of the demo's held-out identities are pasted into a larger street photo (tests/pipeline_helpers.py),
-found, framed and re-posed to library poses, to another photo's pose, and pasted back::
+found, framed and re-posed to library poses, to another photo's pose, and pasted back (timings:
+benchmarks/bench_pipeline.py)::
 
     PYTHONPATH=src python tools/make_pipeline_pictures.py runs/demo/generator docs/images
 """
@@ -9,7 +10,6 @@ found, framed and re-posed to library poses, to another photo's pose, and pasted
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,33 +43,20 @@ def row(tiles: list[Image.Image], labels: list[str], gap: int = 4) -> Image.Imag
     return out
 
 
-def timed(fn, *args, **kwargs):
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def main(checkpoint: str, out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pipe = PoseStylizerPipeline.from_pretrained(checkpoint)
     photo, _ = street_scene([(5, 150, 335, 250), (13, 360, 318, 190)], size=(360, 480), seed=3)
-    pipe(photo, "front")  # warm up: estimator graph, lazy imports
-
-    result, wall, cpu = timed(pipe, photo, "walking", paste_back=True)
-    print(f"one call (find person, crop, encode, decode, paste back): {wall:.2f} s wall, {cpu:.2f} s CPU")
     second = pipe(photo, "arms_out", person=(360, 200), paste_back=True)
     both = Image.fromarray(np.asarray(second.image))
     both = Image.fromarray(np.asarray(pipe(np.asarray(both), "walking", paste_back=True).image))
     row([Image.fromarray(photo), both], ["photo", "left: walking, right (person=(360, 200)): arms_out"]).save(
         out / "repose_paste_back.png")
 
-    app, wall, cpu = timed(pipe.appearance, photo)
-    print(f"appearance (find person, crop, encode): {wall:.2f} s wall, {cpu:.2f} s CPU")
+    app = pipe.appearance(photo)
     poses = np.stack([pipe.target_keypoints(n, app) for n in POSES])
-    images, wall, cpu = timed(pipe.render, app, poses)
-    print(f"render {len(POSES)} poses from one appearance: {wall / len(POSES) * 1000:.1f} ms wall, "
-          f"{cpu / len(POSES) * 1000:.1f} ms CPU per image")
+    images = pipe.render(app, poses)
     tiles = [big(app.crop)] + [big(np.concatenate([draw_pose(p, pipe.size), np.asarray(im)], axis=1))
                                for p, im in zip(poses, images)]
     row(tiles[:5], ["source crop"] + list(POSES[:4])).save(out / "repose_library_1.png")

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     single = p.add_argument_group("single image")
     single.add_argument("--source", help="photo of the person (any size; one or several people)")
     single.add_argument("--target", help="target pose: keypoint file (.csv PATN row, OpenPose or COCO .json), a "
-                        "photo whose pose is taken, or a library pose name")
+                        "photo (the pose of its most prominent person), or a library pose name")
     single.add_argument("--person", help="which person of --source: a point X,Y or a box X0,Y0,X1,Y1 in pixels "
                         "(default: the most prominent)")
     single.add_argument("--panel", action="store_true", help="also write OUT_panel.png: source crop | source pose | "

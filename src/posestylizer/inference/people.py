@@ -1,9 +1,10 @@
 """Finding the people in a photo with a single-person pose estimator.
 
 The offline estimator (MediaPipe BlazePose, the ``pose`` extra) reports one person per image: the one its person
-detector scores highest. No multi-person detector ships in that wheel (it holds the BlazePose detector and landmark
-models, face, hand and selfie-segmentation models; torchvision's detectors need weights that cannot be downloaded
-here), so :func:`find_people` searches with the estimator itself:
+detector scores highest. No multi-person body detector ships in that wheel: it holds the BlazePose detector and
+landmark models (used one person at a time by ``mp.solutions.pose``), hand, selfie-segmentation and face models. The
+face detector does find several faces, but people seen from behind or from afar show none; torchvision's person
+detectors need weights that cannot be downloaded here. So :func:`find_people` searches with the estimator itself:
 
 1. estimate on the photo; cover the person found with the photo's median colour (a thick-limb silhouette around
    their skeleton) and estimate again, until nobody new is found (at most ``max_people``);

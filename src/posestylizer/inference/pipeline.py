@@ -187,7 +187,8 @@ class PoseStylizerPipeline:
 
     # -- step 1-2: the source person
     def estimate(self, image) -> np.ndarray:
-        """Keypoints of the most prominent person: int64 (18, 2) (y, x) photo pixels, -1 = missing."""
+        """Keypoints of the one person the estimator reports (its detector's best): int64 (18, 2) (y, x) photo
+        pixels, -1 = missing. :meth:`find_people` finds everybody."""
         return np.asarray(self.estimator(load_image(image)), dtype=np.int64)
 
     def find_people(self, image) -> list[Person]:
@@ -308,10 +309,13 @@ class PoseStylizerPipeline:
         )
 
     def check_target(self, target) -> None:
-        """The InputError a target would raise, before any estimation runs (arrays are checked in full)."""
+        """The error a target would raise, found before any estimation runs: arrays are checked in full, keypoint
+        files are read, photos are only looked up (their person is found later)."""
         kind = classify_target(target, pose_names())
         if kind.kind == "array":
             keypoint_array(kind.value, self.size, "target", normalised_ok=True)
+        elif kind.kind == "file":
+            read_keypoint_file(kind.value)
 
 
 def _device(device: str | torch.device) -> torch.device:
