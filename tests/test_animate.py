@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from animation_helpers import walking_clip
+from cli_helpers import failing_run
 from PIL import Image, ImageSequence
 from pipeline_helpers import small_checkpoint, street_scene
 
@@ -195,12 +196,7 @@ ERRORS = [
 @pytest.mark.parametrize(("extra", "message"), ERRORS, ids=[m for _, m in ERRORS])
 def test_animate_errors_are_one_line(clip, tmp_path, capsys, extra, message):
     root, ckpt, _, _ = clip
-    args = {"--checkpoint": str(ckpt), "--source": str(root / "source.png"), "--out": str(tmp_path / "o" / "a.gif")}
-    extra = [e.format(root=root, tmp=tmp_path) for e in extra]
-    for i in range(0, len(extra), 2):
-        args[extra[i]] = extra[i + 1]
-    assert main(["animate"] + [x for kv in args.items() for x in kv] + ["--quiet"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("posestylizer animate: error: ") and "\n" not in err, err
-    assert message in err
+    options = {"--checkpoint": str(ckpt), "--source": str(root / "source.png"), "--out": str(tmp_path / "o" / "a.gif")}
+    err = failing_run("animate", options, extra, capsys, flags=("--quiet",), root=root, tmp=tmp_path)
+    assert "\n" not in err and message in err, err
     assert not (tmp_path / "o").exists()

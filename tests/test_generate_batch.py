@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from cli_helpers import failing_run
 from PIL import Image
 
 from posestylizer.checkpoint import load_generator, save_generator
@@ -89,13 +90,8 @@ ERRORS = [
 @pytest.mark.parametrize(("extra", "message"), ERRORS, ids=[m for _, m in ERRORS])
 def test_batch_errors_are_one_line(dataset, tmp_path, capsys, extra, message):
     write_pairs(tmp_path / "bad.csv", [("nobody.jpg", "nothing.jpg")])
-    args = {"--checkpoint": str(dataset / "ckpt"), "--out": str(tmp_path / "err")}
-    extra = [e.format(root=dataset, tmp=tmp_path) for e in extra]
-    for i in range(0, len(extra), 2):
-        args[extra[i]] = extra[i + 1]
-    assert main(["generate"] + [x for kv in args.items() for x in kv] + ["--quiet"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("posestylizer generate: error: ") and "Traceback" not in err, err
+    options = {"--checkpoint": str(dataset / "ckpt"), "--out": str(tmp_path / "err")}
+    err = failing_run("generate", options, extra, capsys, flags=("--quiet",), root=dataset, tmp=tmp_path)
     # one line, except the dataset check's list of problems (one file:line per line, data/check.py)
     assert "\n" not in err or err.splitlines()[0].endswith("1 problem(s)"), err
     assert message in err
