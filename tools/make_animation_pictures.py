@@ -3,10 +3,11 @@
 A synthetic person pasted into a street photo (tests/pipeline_helpers.py) follows a synthetic driver walking across
 another street (tests/animation_helpers.py, written as an MP4 first so the whole video path runs)::
 
-    PYTHONPATH=src python tools/make_animation_pictures.py runs/demo/generator docs/images
+    PYTHONPATH=src python tools/make_animation_pictures.py runs/demo/generator docs/images [walk.gif]
 
-Writes ``animate_walk.gif`` (side by side), ``animate_frame_<i>.png`` (a few of its frames) and
-``animate_strip.png`` (driving frames over generated frames), and prints the time per frame.
+Writes ``animate_frame_<i>.png`` (a few side-by-side frames: driving frame | target pose | generated) and
+``animate_strip.png`` (driving frames over generated frames) into the folder, the whole animation as a GIF when a
+third argument names one, and prints the time per frame.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from posestylizer.inference.video import write_clip
 from posestylizer.viz import panel_row, stack_rows
 
 FRAMES = 16
-PICKED = (0, 4, 8, 12)
+PICKED = (0, 5, 10)
 
 
-def main(checkpoint: str, out_dir: str, identity: int = 101, driver: int = 3) -> None:
+def main(checkpoint: str, out_dir: str, gif: str | None = None, identity: int = 101, driver: int = 3) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pipe = PoseStylizerPipeline.from_pretrained(checkpoint)
@@ -44,20 +45,24 @@ def main(checkpoint: str, out_dir: str, identity: int = 101, driver: int = 3) ->
         start = time.process_time()
         anim = animate(pipe, photo, video, side_by_side=True)
         cpu = time.process_time() - start
-    write_clip(anim.frames, out / "animate_walk.gif", anim.fps)
+    if gif:
+        write_clip(anim.frames, gif, anim.fps)
     for i in PICKED:
         Image.fromarray(anim.frames[i]).save(out / f"animate_frame_{i}.png")
-    # strip: the driver's frames over the generated person, at the generated person's size
+    # strip: the source crop, then the driver's frames over the generated person, all at the generated size
     k = anim.frames[0].shape[0] // pipe.size[0]
     gen = [f[:, -pipe.size[1] * k :] for f in anim.frames[:: FRAMES // 8]]
     drv = [np.asarray(Image.fromarray(f).resize((g.shape[1], g.shape[0]))) for f, g in zip(frames[:: FRAMES // 8], gen)]
-    Image.fromarray(stack_rows([panel_row(drv, gap=4), panel_row(gen, gap=4)], gap=4)).save(out / "animate_strip.png")
+    crop = pipe.appearance(photo).crop.repeat(k, 0).repeat(k, 1)
+    blank = np.full_like(crop, 255)
+    rows = [panel_row([crop, *drv], gap=4), panel_row([blank, *gen], gap=4)]
+    Image.fromarray(stack_rows(rows, gap=4)).save(out / "animate_strip.png")
     t = anim.seconds
     n = len(anim.frames)
-    print(f"{n} frames; appearance once {1000 * t['appearance']:.0f} ms (with person search); poses (estimation + "
+    print(f"{n} frames; wall time {sum(t.values()) / n * 1000:.0f} ms/frame; appearance once {1000 * t['appearance']:.0f} ms (with person search); poses (estimation + "
           f"smoothing + retargeting) {1000 * t['poses'] / n:.0f} ms/frame; rendering {1000 * t['render'] / n:.1f} "
           f"ms/frame; whole animate() {cpu / n * 1000:.0f} ms CPU time/frame over all threads")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
