@@ -12,8 +12,8 @@ from PIL import Image
 
 from posestylizer.cli import main
 from posestylizer.data.formats import write_annotations, write_pairs
-from posestylizer.metrics.panels import compose_grid, pair_filename
 from posestylizer.pose import draw_pose
+from posestylizer.viz import compose_grid, pair_filename
 
 TOL = 1e-6
 

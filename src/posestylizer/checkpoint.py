@@ -134,7 +134,8 @@ def load_generator(
     """Load a generator in eval mode from a native folder or directly from an authors' ``.pth`` file.
 
     Args:
-        path: checkpoint folder (``config.json`` + ``model.safetensors``) or reference state-dict file.
+        path: checkpoint folder (``config.json`` + ``model.safetensors``), a training run folder (its
+            ``generator/``) or reference state-dict file.
         device: where to put it.
         preset, image_size: only for reference files, whose image size is not stored (default by norm kind).
     Returns:
@@ -144,6 +145,8 @@ def load_generator(
         CheckpointError: missing/unreadable file or tensors that do not fit (one line naming them).
     """
     path = Path(path)
+    if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
+        path = path / "generator"  # a training run folder
     if path.is_dir():
         cfg, contract, state = read_native(path)
     else:

@@ -179,7 +179,7 @@ def evaluate_methods(
     from torch.utils.data import default_collate
 
     from posestylizer.data.synth import background_path, mask_path
-    from posestylizer.metrics.panels import to_uint8
+    from posestylizer.viz import to_uint8
 
     per = {m: {c: [] for c, _, _ in METRIC_COLUMNS} for m in ["copy", *generators]}
     outputs: dict[str, list[np.ndarray]] = {m: [] for m in per}

@@ -23,26 +23,16 @@ CURVES = (
 )
 
 
-def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]], size: tuple[int, int]) -> np.ndarray:
+def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarray:
     """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled."""
-    from posestylizer.metrics.panels import to_uint8
-    from posestylizer.pose import draw_pose
+    from posestylizer.viz import pair_panels, panel_row, stack_rows
 
-    rows = []
-    for item, outputs in examples:
-        panels = [
-            to_uint8(item["src_img"]),
-            draw_pose(item["src_kp"].numpy(), size),
-            to_uint8(item["tgt_img"]),
-            draw_pose(item["tgt_kp"].numpy(), size),
-            outputs["untrained"],
-            outputs["trained"],
-        ]
-        gap = np.full((size[0], 2, 3), 255, np.uint8)
-        rows.append(np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1))
-        rows.append(np.full((2, rows[-1].shape[1], 3), 255, np.uint8))
-    grid = np.concatenate(rows[:-1], axis=0)
-    return grid.repeat(GRID_SCALE, 0).repeat(GRID_SCALE, 1)
+    rows = [
+        panel_row(pair_panels(item["src_img"], item["src_kp"], item["tgt_img"], item["tgt_kp"],
+                              outputs["untrained"], outputs["trained"]), gap=2)
+        for item, outputs in examples
+    ]
+    return stack_rows(rows, gap=2, scale=GRID_SCALE)
 
 
 def svg_curve(steps: list[float], values: list[float], title: str, width: int = 330, height: int = 180) -> str:
@@ -106,7 +96,7 @@ def write_report(
     import yaml
 
     size = tuple(cfg.model.image_size)
-    grid = result_grid(examples, size)
+    grid = result_grid(examples)
     Image.fromarray(grid).save(out / "report_grid.png")
     panel_w = (size[1] + 2) * GRID_SCALE
     header = "".join(f'<th style="width:{panel_w}px">{html.escape(c)}</th>' for c in GRID_COLUMNS)

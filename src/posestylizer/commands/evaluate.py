@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     expected = read_pairs(pairs) if pairs else None
 
     if args.checkpoint:
-        from posestylizer.metrics.generate import generate_results
+        from posestylizer.inference.batch import generate_results
 
         res = generate_results(args.checkpoint, args.data, out, layout=args.layout, device=device,
                                batch_size=args.batch_size, write_grids=args.protocol == "paper",

@@ -4,14 +4,16 @@ Single-image mode: ``--source IMG --target POSE --out OUT.png`` where POSE is a 
 OpenPose JSON, COCO JSON), another photo (its pose is retargeted to the source person) or a library pose name
 (``posestylizer pose list``). The options shared by every mode (checkpoint, device, precision) are registered by
 :func:`_add_model_options`; a mode adds its own group and a branch in :func:`run`.
+
+Batch mode: ``--data ROOT [--pairs CSV] --out DIR`` generates a dataset's test pairs into ``DIR/generated/*.png``
+and the authors' 5-panel grids ``DIR/grids/<from>___<to>_vis.jpg`` (reference §6), which ``posestylizer evaluate
+DIR/grids`` reads; ``evaluate --checkpoint`` runs the same code (:mod:`posestylizer.inference.batch`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import numpy as np
 
 from posestylizer.errors import ConfigError
 
@@ -37,7 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "target pose | generated")
     single.add_argument("--paste-back", action="store_true", help="write the whole photo with the generated person "
                         "in place of the original, instead of the model-size crop")
-    p.add_argument("--out", required=True, help="image to write (.png or .jpg)")
+    batch = p.add_argument_group("dataset pairs (batch)")
+    batch.add_argument("--data", metavar="ROOT", help="PATN-layout dataset whose test pairs are generated into the "
+                       "folder --out: generated/<from>___<to>.png and the authors' grids/<from>___<to>_vis.jpg "
+                       "(read by `posestylizer evaluate OUT/grids`)")
+    batch.add_argument("--pairs", metavar="CSV", help="pair list (from,to) to generate instead of the dataset's test "
+                       "pairs")
+    batch.add_argument("--layout", choices=("market", "fashion"), help="file names of --data (default: the layout "
+                       "the checkpoint was trained on)")
+    batch.add_argument("--batch-size", type=int, default=16, help="pairs per generator forward")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, help="image to write (.png or .jpg); with --data, a folder")
     p.set_defaults(func=run)
 
 
@@ -66,22 +78,52 @@ def parse_person(text: str | None) -> tuple[float, ...] | None:
 
 def save_image(image, path: str | Path) -> Path:
     """Write an image (PIL or uint8 array) atomically: a temporary sibling renamed into place."""
-    from PIL import Image
-
-    from posestylizer.keypoints.io import atomic_path
+    from posestylizer import viz
 
     path = Path(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ConfigError(f"{path}: unknown image type; end the file name with {', '.join(IMAGE_SUFFIXES)}")
-    image = Image.fromarray(np.asarray(image)) if not isinstance(image, Image.Image) else image
-    fmt = Image.registered_extensions()[path.suffix.lower()]
-    with atomic_path(path) as tmp:
-        image.save(tmp, format=fmt)
-    return path
+    return viz.save_image(image, path)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data or args.pairs:
+        return _run_batch(args)
     return _run_single(args)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from posestylizer.inference.batch import generate_results
+
+    if not args.data:
+        raise ConfigError("--pairs needs --data ROOT (the dataset whose images the pairs name)")
+    if args.source or args.target or args.person or args.panel or args.paste_back:
+        raise ConfigError("--data generates a dataset's pairs; --source/--target/--person/--panel/--paste-back "
+                          "belong to single-image mode: give one mode")
+    out = Path(args.out)
+    if out.suffix.lower() in IMAGE_SUFFIXES or out.is_file():
+        raise ConfigError(f"--out {out}: with --data, --out is a folder (it receives generated/ and grids/)")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size {args.batch_size}: give a positive number of pairs")
+    progress = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        def progress(it, desc=""):
+            return tqdm(it, desc=desc, unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True)
+
+    start = time.perf_counter()
+    res = generate_results(args.checkpoint, args.data, out, layout=args.layout, pairs_file=args.pairs,
+                           preset=args.preset, device=args.device, precision=args.precision,
+                           batch_size=args.batch_size, progress=progress)
+    seconds = time.perf_counter() - start
+    n = len(res.pairs)
+    print(f"wrote {n} pairs in {seconds:.1f} s ({n / seconds:.1f} pairs/s): {res.generated} (PNG) and {res.grids} "
+          f"(5-panel grids; evaluate with `posestylizer evaluate {res.grids} --annotation {res.annotation}`)")
+    return 0
 
 
 def _run_single(args: argparse.Namespace) -> int:

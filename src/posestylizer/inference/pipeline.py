@@ -42,6 +42,7 @@ from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
 from posestylizer.pose import draw_pose, heatmaps_tensor, present
 from posestylizer.poselibrary import library_pose, pose_names
+from posestylizer.viz import panel_row, stack_rows, to_uint8
 
 TORSO = (fr.R_SHOULDER, fr.L_SHOULDER, fr.R_HIP, fr.L_HIP)  # what the training pairs require (reference §1.3)
 LEGS = (9, 10, 12, 13)  # knees and ankles
@@ -114,15 +115,8 @@ def repose_panel(crop: np.ndarray, source_kp: np.ndarray, target_kp: np.ndarray,
                  min_height: int = 256) -> Image.Image:
     """[source crop | source pose | target pose | generated], each (h, w), scaled up by an integer factor."""
     size = crop.shape[:2]
-    row = np.concatenate([crop, draw_pose(source_kp, size), draw_pose(target_kp, size), generated], axis=1)
-    k = max(1, -(-min_height // size[0]))
-    return Image.fromarray(row).resize((row.shape[1] * k, row.shape[0] * k), Image.Resampling.NEAREST)
-
-
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    from posestylizer.metrics.panels import to_uint8
-
-    return to_uint8(image)
+    row = panel_row([crop, draw_pose(source_kp, size), draw_pose(target_kp, size), generated])
+    return Image.fromarray(stack_rows([row], scale=max(1, -(-min_height // size[0]))))
 
 
 class PoseStylizerPipeline:
@@ -298,7 +292,7 @@ class PoseStylizerPipeline:
             code = appearance.code.expand(len(chunk), -1, -1, -1)
             with self._autocast():
                 fake = self.generator.decoder(code, maps.to(self.device))
-            images += [Image.fromarray(_to_uint8(f)) for f in fake]
+            images += [Image.fromarray(to_uint8(f)) for f in fake]
         return images
 
     # -- all steps

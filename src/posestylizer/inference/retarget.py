@@ -64,7 +64,9 @@ def fit_inside(kp: np.ndarray, size: tuple[int, int], margin: float = 1.0) -> np
     return kp
 
 
-def retarget(target: np.ndarray, source: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def retarget(
+    target: np.ndarray, source: np.ndarray, size: tuple[int, int], *, scale: float | None = None
+) -> np.ndarray:
     """The target posture on the source person's body size and position (module docstring).
 
     Args:
@@ -72,6 +74,8 @@ def retarget(target: np.ndarray, source: np.ndarray, size: tuple[int, int]) -> n
             works best, since limbs outside the frame are lost).
         source: (18, 2) (y, x) model-pixel keypoints of the source person.
         size: (H, W) of the model image.
+        scale: the body-size factor to use instead of :func:`pose_scale` of this pose (an animation keeps one
+            factor for the whole clip, so that a bending torso does not make the person shrink and grow).
     Returns:
         int64 (18, 2) (y, x) model pixels, -1 where the target keypoint is missing.
     """
@@ -80,7 +84,7 @@ def retarget(target: np.ndarray, source: np.ndarray, size: tuple[int, int]) -> n
     out = np.full(target.shape, float(MISSING))
     if not ok.any():
         return out.astype(np.int64)
-    s = pose_scale(target, source)
+    s = pose_scale(target, source) if scale is None else scale
     t_anchor, s_anchor = _anchor(target), _anchor(source)
     moved = (target - t_anchor) * s + s_anchor
     out[ok] = moved[ok]

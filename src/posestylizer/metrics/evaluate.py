@@ -1,9 +1,9 @@
 """Evaluation: collect (target, generated) pairs from files, compute the chosen metrics, summarise, write reports.
 
 All three inputs of ``posestylizer evaluate`` end up here as files: the authors' 5-panel grids, two folders of images
-with matching names, or the grids and PNGs that :func:`generate_results` writes from a checkpoint. Problems with
-individual files (unreadable, wrong size, unmatched, missing) are listed in the report and never stop the run; only a
-folder with no result image at all is an error.
+with matching names, or the grids and PNGs that :func:`posestylizer.inference.batch.generate_results` writes from a
+checkpoint. Problems with individual files (unreadable, wrong size, unmatched, missing) are listed in the report and
+never stop the run; only a folder with no result image at all is an error.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from PIL import Image
 
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.imagefiles import IMAGE_EXTS, image_files, is_image_file
-from posestylizer.metrics.panels import PAPER_JPEG_QUALITY, pair_from_name, split_grid
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.metrics.pixel import add_white_bands, apply_mask, l1, psnr
 from posestylizer.metrics.registry import Metric, resolve_metrics
 from posestylizer.metrics.ssim import WINDOWS, ssim
 from posestylizer.pose import pose_mask
+from posestylizer.viz import PAPER_JPEG_QUALITY, pair_from_name, split_grid
 
 FASHION_BANDS = 40  # DeepFashion: 176 -> 256 wide (reference §7.2, addBounding)
 Progress = Callable[[Iterable, str], Iterable]

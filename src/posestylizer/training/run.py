@@ -90,22 +90,9 @@ def read_scalars(run_dir: str | Path) -> list[dict]:
 
 def sample_grid(trainer: Trainer, batch: dict) -> np.ndarray:
     """uint8 rows of [source | source pose | target | target pose | generated] for a batch (eval-mode G)."""
-    from posestylizer.metrics.panels import compose_grid, to_uint8
-    from posestylizer.pose import draw_pose
+    from posestylizer.viz import batch_rows, stack_rows
 
-    fake = trainer.generate(batch)
-    size = tuple(trainer.cfg.model.image_size)
-    rows = [
-        compose_grid(
-            to_uint8(batch["src_img"][i]),
-            draw_pose(batch["src_kp"][i].numpy(), size),
-            to_uint8(batch["tgt_img"][i]),
-            draw_pose(batch["tgt_kp"][i].numpy(), size),
-            to_uint8(fake[i]),
-        )
-        for i in range(fake.shape[0])
-    ]
-    return np.concatenate(rows, axis=0)
+    return stack_rows(batch_rows(batch, trainer.generate(batch)))
 
 
 def fixed_batch(dataset, count: int) -> dict:
