@@ -8,11 +8,11 @@ import torch
 from skimage.metrics import structural_similarity
 
 from posestylizer.errors import ConfigError
-from posestylizer.metrics.evaluate import _stats
 from posestylizer.metrics.panels import compose_grid, pair_filename, pair_from_name, split_grid, to_uint8
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.metrics.pixel import add_white_bands, apply_mask, l1, psnr
 from posestylizer.metrics.registry import METRICS, PROTOCOLS, resolve_metrics
+from posestylizer.metrics.results import per_image_result
 from posestylizer.metrics.ssim import TRUNCATE_13TAP, ssim
 from posestylizer.pose import pose_mask
 
@@ -38,8 +38,8 @@ def test_ssim_paper_matches_reference_and_scikit_image(ref):
                                 channel_axis=-1, data_range=float(g[i].max() - g[i].min())) for i in range(len(t))]
     assert _max_diff(ours, sk) < 1e-12
     mean, std = ref["market_ssim_mean_std"]
-    s = _stats(ours)
-    assert abs(s["mean"] - mean) < TOL and abs(s["std"] - std) < TOL
+    s = per_image_result("ssim_paper", ours)
+    assert abs(s.value - mean) < TOL and abs(s.std - std) < TOL and s.n == len(ours)
 
 
 def test_ssim_13tap_window_of_old_scikit_image(ref):
@@ -61,7 +61,8 @@ def test_l1_matches_reference(ref):
     ours = [l1(t[i], g[i]) for i in range(len(t))]
     assert _max_diff(ours, ref["market_l1_per_image"]) < TOL
     mean, std = ref["market_l1_mean_std"]
-    assert abs(_stats(ours)["mean"] - mean) < TOL and abs(_stats(ours)["std"] - std) < TOL
+    s = per_image_result("l1", ours)
+    assert abs(s.value - mean) < TOL and abs(s.std - std) < TOL
 
 
 @pytest.mark.parametrize("mask_source", ["fixture", "keypoints"])
