@@ -165,3 +165,27 @@ def test_registry_names_carry_protocol():
         resolve_metrics("paper", ["ssim"])
     with pytest.raises(ConfigError, match="unknown protocol"):
         resolve_metrics("cvpr", None)
+
+
+def test_every_registry_entry_carries_its_computation_and_settings():
+    from posestylizer.metrics.collect import Collection, ResultItem
+    from posestylizer.metrics.evaluate import evaluate
+    from posestylizer.metrics.inputs import EvalOptions
+    from posestylizer.metrics.registry import NEEDS
+
+    for m in METRICS.values():
+        assert callable(m.compute) and m.label and m.description and set(m.needs) <= set(NEEDS)
+        assert m.settings_text(EvalOptions(ssim_window="13tap", is_splits=3))
+    assert "13tap" in METRICS["ssim_paper"].settings_text(EvalOptions(ssim_window="13tap"))
+    assert "3 splits" in METRICS["is_paper"].settings_text(EvalOptions(is_splits=3))
+    # The metrics that need no network run from their entries alone; each result lands under its name.
+    rng = np.random.default_rng(0)
+    items = [ResultItem(f"{i}.png", None, f"{i}.png", rng.integers(0, 256, (32, 16, 3), dtype=np.uint8),
+                        rng.integers(0, 256, (32, 16, 3), dtype=np.uint8)) for i in range(3)]
+    names = ["ssim_paper", "ssim_clean", "l1", "psnr"]
+    report = evaluate(Collection(items, "random"), EvalOptions(protocol="clean", metrics=names))
+    assert report.metrics == names and report.counts["evaluated"] == 3
+    assert report.value("l1") == pytest.approx(np.mean([l1(it.target, it.generated) for it in items]))
+    assert all(report.settings[n] == METRICS[n].settings_text(EvalOptions(protocol="clean")) for n in names)
+    rows = report.per_image()
+    assert [r["name"] for r in rows] == ["0.png", "1.png", "2.png"] and all(set(names) <= set(r) for r in rows)
