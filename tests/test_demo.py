@@ -62,7 +62,7 @@ def test_ground_truth_metrics_of_a_perfect_and_a_copied_image(tmp_path):
 def test_ground_truth_of_another_size_is_one_clear_error(tmp_path):
     from posestylizer.errors import DataError
 
-    target, _ = _ground_truth(tmp_path)
+    _ground_truth(tmp_path)
     big = np.zeros((64, 32, 3), np.uint8)
     options = EvalOptions(protocol="clean", metrics=["mask_l1_gt"], ground_truth=str(tmp_path))
     with pytest.raises(DataError, match="--ground-truth must be the dataset"):

@@ -45,8 +45,11 @@ def evaluate(collection: Collection, options: EvalOptions, progress: Progress = 
         requested=[m.name for m in requested],
         results=results,
         pairs=[PairName(it.name, it.src_name, it.tgt_name) for it in collection.items],
-        problems={"unreadable": list(collection.unreadable), "missing": list(collection.missing),
-                  "extra": list(collection.extra)},  # fmt: skip
+        problems={
+            "unreadable": list(collection.unreadable),
+            "missing": list(collection.missing),
+            "extra": list(collection.extra),
+        },
         notes=notes + inputs.notes,  # what the inputs lacked for some pairs, noted as they were read
     )
 
