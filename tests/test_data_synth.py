@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import re
@@ -14,7 +15,15 @@ from PIL import Image
 
 from posestylizer.cli import main
 from posestylizer.data import check_dataset, get_layout, read_annotations, read_pairs, write_dataset
-from posestylizer.data.synth import _Renderer, background, render_sample, sample_identity, sample_pose
+from posestylizer.data.synth import (
+    background,
+    background_path,
+    mask_path,
+    render_sample,
+    sample_identity,
+    sample_pose,
+)
+from posestylizer.data.synth.render import Renderer
 from posestylizer.errors import DataError
 
 MARKET_NAME = re.compile(r"^(\d{4})_c[1-6]s[1-6]_\d{6}_\d{2}\.jpg$")
@@ -77,11 +86,52 @@ def test_deterministic_for_a_seed(tmp_path, market):
     assert _digest(tmp_path / "other") != _digest(root)
 
 
-def test_identity_does_not_depend_on_dataset_size():
-    # the demo and the benchmarks draw different counts; person 2 of seed 0 must stay the same person
-    assert sample_identity(2, 0) == sample_identity(2, 0)
-    a, b = render_sample("market", 2, 1, seed=0), render_sample("market", 2, 1, seed=0)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+def _written(root, layout):
+    """{image name: (phase, keypoints)} of a written dataset."""
+    return {
+        name: (phase, kp)
+        for phase in ("train", "test")
+        for name, kp in read_annotations(layout.annotation_path(root, phase)).items()
+    }
+
+
+def _files(root, phase, name):
+    """The image, mask and background plate written for image ``name``."""
+    return root / phase / name, mask_path(root, phase, name), background_path(root, phase, name)
+
+
+def test_people_do_not_depend_on_dataset_size(tmp_path, market):
+    # The demo and the benchmarks draw different counts: person i, image k of a seed must be the same files in a
+    # small dataset as in a larger one (only the train/test split may differ).
+    large, _ = market  # 6 people x 4 images, seed 3
+    small = tmp_path / "small"
+    write_dataset(small, "market", identities=3, poses=2, seed=3)
+    layout = get_layout("market")
+    small_images, large_images = _written(small, layout), _written(large, layout)
+    assert len(small_images) == 6 and {layout.identity(n) for n in small_images} == {"0001", "0002", "0003"}
+    for name, (phase, kp) in small_images.items():
+        assert name in large_images, name
+        other_phase, other_kp = large_images[name]
+        assert np.array_equal(kp, other_kp), name
+        for path, other in zip(_files(small, phase, name), _files(large, other_phase, name)):
+            assert path.read_bytes() == other.read_bytes(), path
+
+
+def test_render_sample_is_what_write_dataset_wrote(market):
+    root, _ = market
+    layout = get_layout("market")
+    images = _written(root, layout)
+    for person, k in ((0, 0), (4, 3)):
+        image, kp, mask, plate = render_sample("market", person, k, seed=3)
+        # the k-th image of a person in the annotation file is image k (names are written in pose order)
+        name = [n for n in images if layout.identity(n) == f"{person + 1:04d}"][k]
+        phase, written_kp = images[name]
+        assert np.array_equal(kp, written_kp)
+        assert np.array_equal(np.asarray(Image.open(mask_path(root, phase, name))) > 127, mask)
+        assert np.array_equal(np.asarray(Image.open(background_path(root, phase, name))), plate)
+        jpeg = io.BytesIO()
+        Image.fromarray(image).save(jpeg, format="JPEG", quality=95)
+        assert jpeg.getvalue() == (root / phase / name).read_bytes()
 
 
 def test_fashion_preset(tmp_path):
@@ -119,7 +169,7 @@ def test_left_right_semantics(yaw, view):
     plate = background("market", (128, 64), 0, pad=0)
     keypoints = []
     for trial in range(5):  # a keypoint is sometimes dropped at random, as an estimator would
-        _, kp, _ = _Renderer((128, 64)).render(ident, _pose_with(yaw), plate, np.random.default_rng(trial))
+        _, kp, _ = Renderer((128, 64)).render(ident, _pose_with(yaw), plate, np.random.default_rng(trial))
         keypoints.append(kp)
     kp = max(keypoints, key=lambda k: (k != -1).sum())
     x = kp[:, 1]

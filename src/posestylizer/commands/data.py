@@ -1,4 +1,4 @@
-"""``posestylizer data {synth,check,pairs}``: make, validate and pair PATN-layout datasets."""
+"""``posestylizer data {synth,prepare,check,pairs}``: make, prepare, validate and pair PATN-layout datasets."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
+    _register_prepare(data_sub)
+
     c = data_sub.add_parser(
         "check",
         help="validate a dataset and report every problem with file and line (exit 0 clean, 2 otherwise)",
@@ -72,6 +74,57 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", help="output CSV (default: the layout's pair file in ROOT)")
     r.add_argument("--force", action="store_true", help="overwrite an existing pair file")
     r.set_defaults(func=run_pairs)
+
+
+def _register_prepare(data_sub) -> None:
+    from posestylizer.estimators import BACKENDS
+    from posestylizer.keypoints import FORMATS
+
+    d = data_sub.add_parser(
+        "prepare",
+        help="build the PATN layout from the official Market-1501 / DeepFashion In-shop downloads",
+        description="market1501: RAW is the unpacked Market-1501-v15.09.15 folder (bounding_box_train/, "
+        "bounding_box_test/; ids -1 and 0000 dropped). deepfashion: RAW holds img/ and list_eval_partition.txt "
+        "(or Eval/list_eval_partition.txt); names are flattened, images cropped to columns 40..215 (256x176), "
+        "train = the official train items, test = query + gallery. Writes train/, test/, annotation and pair "
+        "CSVs (the authors' pair rules) and prepare-report.txt. Resumable: run it again to continue.",
+    )
+    d.add_argument("dataset", choices=("market1501", "deepfashion"))
+    d.add_argument("raw", help="unpacked official download")
+    d.add_argument("out", help="output folder (new, or one this command made)")
+    d.add_argument("--keypoints", metavar="FILE",
+                   help="keypoints instead of the estimator: a file or folder in any format of `pose import` "
+                   "(OpenPose, COCO, BlazePose: raw image pixels; PATN CSV: prepared image pixels)")
+    d.add_argument("--keypoint-format", choices=FORMATS, help="format of --keypoints (default: detected)")
+    d.add_argument("--estimator", choices=BACKENDS, default="mediapipe", help="pose estimator (default mediapipe)")
+    d.add_argument("--weights", help="OpenPose COCO body weights file for --estimator openpose")
+    d.add_argument("--split-from", nargs=2, metavar=("TRAIN_CSV", "TEST_CSV"),
+                   help="take the train/test split from these annotation CSVs (e.g. the authors') instead of the "
+                   "official one; images in neither are dropped")
+    d.add_argument("--workers", type=int, help="parallel workers (default: CPU count, at most 8)")
+    d.add_argument("--test-pairs", type=int,
+                   help="sample this many test pairs (default: Market 12000 as the authors, DeepFashion all; "
+                   "0 = all)")
+    d.add_argument("--seed", type=int, default=0, help="test pair sample seed")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from posestylizer.data.prepare import prepare_dataset
+
+    options = {"weights": args.weights} if args.estimator == "openpose" else {}
+    test_pairs = "default" if args.test_pairs is None else (args.test_pairs or None)
+    report = prepare_dataset(
+        args.dataset, args.raw, args.out, keypoints=args.keypoints, keypoint_format=args.keypoint_format,
+        estimator=args.estimator, estimator_options=options, split_from=args.split_from, workers=args.workers,
+        test_pairs=test_pairs,
+        seed=args.seed, progress=not args.quiet,
+    )
+    print(report)
+    layout = "market" if args.dataset == "market1501" else "fashion"
+    print(f"check it with: posestylizer data check {args.out} --layout {layout}")
+    return 0
 
 
 def run_synth(args: argparse.Namespace) -> int:
