@@ -10,12 +10,12 @@ import csv
 import io
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from posestylizer.keypoints.io import write_text_atomic  # the package's atomic write (temp file + rename)
 from posestylizer.metrics.registry import METRICS
 from posestylizer.metrics.results import EvalReport, MetricResult
 
@@ -86,23 +86,12 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename it over ``path``: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_reports(report: EvalReport, out_dir: str | Path, stem: str = "metrics") -> tuple[Path, Path]:
     """Write ``<stem>.json`` and ``<stem>.csv`` into ``out_dir``; return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = report.to_json()
     json_path, csv_path = out / f"{stem}.json", out / f"{stem}.csv"
-    write_text(json_path, json.dumps(json_safe(data), indent=2, ensure_ascii=False) + "\n")
-    write_text(csv_path, csv_text(data["per_image"]))
+    write_text_atomic(json_path, json.dumps(json_safe(data), indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(csv_path, csv_text(data["per_image"]))
     return json_path, csv_path
