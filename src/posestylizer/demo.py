@@ -86,11 +86,10 @@ def generate_pairs(dataset, indices: list[int], generators: dict[str, torch.nn.M
         batch = default_collate(samples)
         fakes = {name: g(batch["src_img"], batch["src_pose"], batch["tgt_pose"]) for name, g in generators.items()}
         for j, s in enumerate(samples):
-            images = {"copy": s["src_img"], **{name: f[j] for name, f in fakes.items()}}
+            name, target = pair_filename(s["src_name"], s["tgt_name"]), to_uint8(s["tgt_img"])
+            images = {"copy": s["src_img"], **{method: f[j] for method, f in fakes.items()}}
             for method, image in images.items():
-                name = pair_filename(s["src_name"], s["tgt_name"])
-                items[method].append(ResultItem(name, s["src_name"], s["tgt_name"], to_uint8(s["tgt_img"]),
-                                                to_uint8(image)))  # fmt: skip
+                items[method].append(ResultItem(name, s["src_name"], s["tgt_name"], target, to_uint8(image)))
         bar.update(len(samples))
     bar.close()
     labels = dict(METHODS)
