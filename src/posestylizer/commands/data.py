@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--test-fraction", type=float, default=0.2, help="share of people in the test split")
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
     _register_prepare(data_sub)
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--no-decode", action="store_true", help="read image headers only (faster; misses truncation)"
     )
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=run_check)
 
     r = data_sub.add_parser(
@@ -132,7 +134,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
-                            test_fraction=args.test_fraction, progress=True)  # fmt: skip
+                            test_fraction=args.test_fraction, progress=not args.quiet)  # fmt: skip
     took = time.perf_counter() - start
     n = sum(summary.images.values())
     print(
@@ -152,7 +154,8 @@ def run_check(args: argparse.Namespace) -> int:
     from posestylizer.data.check import check_dataset
 
     phases = tuple(args.phase) if args.phase else ("train", "test")
-    report = check_dataset(args.root, _layout(args), phases=phases, decode=not args.no_decode, progress=True)
+    report = check_dataset(args.root, _layout(args), phases=phases, decode=not args.no_decode,
+                          progress=not args.quiet)
     for problem in report.problems:
         print(problem)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)

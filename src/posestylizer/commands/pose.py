@@ -8,7 +8,6 @@ the built-in pose library (the target names ``generate --target`` accepts).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from posestylizer.errors import DataError
@@ -54,17 +53,14 @@ def run_estimate(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import write_annotations
     from posestylizer.estimators import estimate_files, get_estimator
     from posestylizer.pose import present
+    from posestylizer.progress import Progress
 
     paths = _expand(args.images)
     options = {"weights": args.weights, "device": args.device, "scales": args.scales} \
         if args.backend == "openpose" else {}
     estimator = get_estimator(args.backend, **options)
-    progress = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        progress = lambda it: tqdm(it, desc="estimating", leave=False, file=sys.stderr)
-    rows, problems = estimate_files(estimator, paths, read_image, progress)
+    progress = Progress(not args.quiet)
+    rows, problems = estimate_files(estimator, paths, read_image, lambda it: progress(it, "estimating", unit="image"))
     write_annotations(args.out, rows)
     found = sum(int(present(kp).any()) for _, kp in rows)
     print(f"{args.backend}: {len(rows)} image(s), a person found in {found}; wrote {args.out}")

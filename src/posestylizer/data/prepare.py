@@ -32,6 +32,7 @@ from posestylizer.data.prepare_sources import RawImage, fashion_images, market_i
 from posestylizer.data.prepare_work import Outcome, Task, init_worker, output_path, prepare_image
 from posestylizer.errors import DataError
 from posestylizer.keypoints.io import atomic_path, write_annotations_atomic
+from posestylizer.progress import Progress
 
 KINDS = {"market1501": "market", "deepfashion": "fashion"}  # dataset -> layout preset
 JOURNAL = Path(".prepare") / "journal.jsonl"
@@ -95,11 +96,7 @@ def _context():
 def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: bool) -> None:
     """Prepare every task, ``workers`` at a time, journalling each outcome as it arrives."""
     def bar(it: Iterable) -> Iterable:
-        if not progress:
-            return it
-        from tqdm import tqdm
-
-        return tqdm(it, total=len(tasks), desc="prepare", unit="img", file=sys.stderr)
+        return Progress(progress)(it, "prepare", total=len(tasks), unit="image")
 
     if workers <= 1 or len(tasks) < 2:
         init_worker(*(estimator or (None, {})))
