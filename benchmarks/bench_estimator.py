@@ -28,28 +28,30 @@ from posestylizer.data.synth import background_path, write_dataset
 from posestylizer.errors import ConfigError
 from posestylizer.estimators import get_estimator
 from posestylizer.metrics.pckh import pckh_image, pckh_score
+from posestylizer.pose import FLIP_INDEX
 
 # name -> MediaPipeEstimator options. "before" is the estimator as it was; "default" is today's default.
 VARIANTS = {
-    "before": {"min_height": 256, "pad": 0.0, "roi": "detect"},
-    "raw": {"min_height": 0, "pad": 0.0, "roi": "detect"},
-    "framed": {"roi": "detect"},
+    "before": {"roi": "detect"},
+    "raw": {"min_height": 0, "roi": "detect"},
+    "framed": {"pad": 0.25, "roi": "detect"},
     "crop": {"roi": "crop"},
-    "auto-nopad": {"pad": 0.0},
+    "framed+crop": {"pad": 0.25},
     "default": {},
     "lite": {"model_complexity": 0},
     "heavy": {"model_complexity": 2},
 }
-Sample = tuple[np.ndarray, np.ndarray]  # uint8 (H, W, 3) image, (18, 2) (y, x) keypoints
+Sample = tuple[np.ndarray, np.ndarray, str]  # uint8 (H, W, 3) image, (18, 2) (y, x) keypoints, image name
 
 
 def read_set(root: Path, preset: str) -> tuple[list[Sample], list[np.ndarray]]:
-    """(image, keypoints) of both phases of a synthetic dataset, and the person-free background plates."""
+    """(image, keypoints, name) of both phases of a synthetic dataset, and the person-free background plates."""
     layout = get_layout(preset)
     samples, plates = [], []
     for phase in ("train", "test"):
         for name, kp in read_annotations(layout.annotation_path(root, phase)).items():
-            samples.append((np.asarray(Image.open(layout.image_dir(root, phase) / name).convert("RGB")), kp))
+            image = np.asarray(Image.open(layout.image_dir(root, phase) / name).convert("RGB"))
+            samples.append((image, kp, name))
             plates.append(np.asarray(Image.open(background_path(root, phase, name)).convert("RGB")))
     return samples, plates
 
@@ -61,8 +63,8 @@ def halve(image: np.ndarray) -> np.ndarray:
 
 def halve_sample(sample: Sample) -> Sample:
     """Area-downscale by 2. Pixel k covers [k, k + 1), whose centre lands in pixel k // 2; missing stays -1."""
-    image, kp = sample
-    return halve(image), np.where(kp >= 0, kp // 2, kp)
+    image, kp, name = sample
+    return halve(image), np.where(kp >= 0, kp // 2, kp), name
 
 
 def build_sets(root: Path, count: int) -> dict[str, tuple[list[Sample], list[np.ndarray]]]:
@@ -77,23 +79,34 @@ def build_sets(root: Path, count: int) -> dict[str, tuple[list[Sample], list[np.
     }
 
 
-def evaluate(estimator, samples: list[Sample], plates: list[np.ndarray]) -> dict[str, float]:
+def view(name: str) -> str:
+    """The view a DeepFashion-style synthetic name carries (``..._3back.jpg``), else ``all``."""
+    return next((v for v in ("front", "back", "side") if Path(name).stem.endswith(v)), "all")
+
+
+def evaluate(estimator, samples: list[Sample], plates: list[np.ndarray]) -> dict:
+    """Detection rate, PCKh (also per view, and forgiving left/right swaps), crop share, empty-plate rate, speed."""
     found = from_crop = 0
-    scores = []
+    scores, mirrored, views = [], [], []
     start = time.perf_counter()
-    for image, kp in samples:
+    for image, kp, name in samples:
         pred = estimator(image)
         found += estimator.last_source is not None
         from_crop += estimator.last_source == "crop"
         scores.append(pckh_image(kp, pred))
+        # Left/right confusions (a back view read as a front view): the better of the prediction and its mirror.
+        swapped = pckh_image(kp, pred[list(FLIP_INDEX)])
+        mirrored.append(max(scores[-1], swapped, key=lambda r: r.correct) if swapped else None)
+        views.append(view(name))
     rate = len(samples) / (time.perf_counter() - start)
     false = 0
     for plate in plates:
         estimator(plate)
         false += estimator.last_source is not None
+    by_view = {v: pckh_score([s for s, w in zip(scores, views) if w == v])[2] for v in sorted(set(views))}
     return {
-        "found": found / len(samples), "pckh": pckh_score(scores)[2], "crop": from_crop / max(found, 1),
-        "empty": false / max(len(plates), 1), "rate": rate,
+        "found": found / len(samples), "pckh": pckh_score(scores)[2], "mirror": pckh_score(mirrored)[2],
+        "views": by_view, "crop": from_crop / max(found, 1), "empty": false / max(len(plates), 1), "rate": rate,
     }
 
 
@@ -139,13 +152,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sets = build_sets(Path(tmp), args.count)
         print(f"\n{args.count} synthetic images per size; 'empty' = the same number of person-free backgrounds\n")
-        print("| size | variant | found | PCKh | found by crop | found on empty | images/s |")
-        print("|---|---|---|---|---|---|---|")
+        print("| size | variant | found | PCKh | PCKh, L/R swaps forgiven | PCKh by view | found by crop "
+              "| found on empty | images/s |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for size, (samples, plates) in sets.items():
             for name, est in estimators.items():
                 r = evaluate(est, samples, plates)
-                print(f"| {size} | {name} | {r['found']:.1%} | {r['pckh']:.3f} | {r['crop']:.0%} | "
-                      f"{r['empty']:.1%} | {r['rate']:.0f} |", flush=True)
+                views = " ".join(f"{v} {p:.2f}" for v, p in r["views"].items()) if len(r["views"]) > 1 else "-"
+                print(f"| {size} | {name} | {r['found']:.1%} | {r['pckh']:.3f} | {r['mirror']:.3f} | {views} | "
+                      f"{r['crop']:.0%} | {r['empty']:.1%} | {r['rate']:.0f} |", flush=True)
     if not args.no_photos:
         bench_photos(estimators)
     for est in estimators.values():

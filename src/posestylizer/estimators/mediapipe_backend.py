@@ -7,14 +7,17 @@ MediaPipe, which cannot work here, so they are accepted only when their file has
 
 Dataset images are small person crops (Market-1501 128x64), and BlazePose's two stages treat them differently:
 
-1. the person detector letterboxes the image to 224x224 and finds people best when they fill about three quarters of
-   that square, so the crop is upscaled and framed with a black border first (:func:`frame_image`);
-2. the landmark model only needs a region of interest (ROI) around the person. When the detector still finds no one,
-   the crop itself is that region (it was cut around a person), and the landmark model runs on it directly through
-   MediaPipe's own ``PoseLandmarkByRoiCpu`` subgraph (:class:`RoiLandmarks`).
+1. the person detector misses most people 64 or 128 pixels high; upscaling the image first (bicubic, to 256 pixels
+   high) helps it a little. Framing the image with a black border (:func:`frame_image`, ``pad``) helps it more on
+   synthetic crops but hurts on real photos, so it is off by default;
+2. the landmark model only needs a region of interest (ROI) around the person. When the detector finds no one, or
+   finds a whole body inside the image (the image is a crop around that person), the crop itself is that region and
+   the landmark model runs on it directly through MediaPipe's own ``PoseLandmarkByRoiCpu`` subgraph
+   (:class:`RoiLandmarks`). That finds nearly every person in a crop and places the keypoints better than the
+   detector's region does; photos where the person runs out of the frame (a portrait) keep the detector's result.
 
 ``benchmarks/bench_estimator.py`` measures each stage and setting on synthetic ground-truth images at 64x32, 128x64
-and 256x176.
+and 256x176, and on the real photos available offline.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ BLAZEPOSE_TO_COCO18 = (0, NECK, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 
 SHOULDERS = (11, 12)
 
 ROI_MODES = ("auto", "detect", "crop")
+# A detected body whose 33 landmarks (visible or not) all lie within this share of the image size outside its border
+# is taken as the person the image was cropped around.
+INSIDE_MARGIN = 0.05
 # The landmark model file of each model_complexity, inside the mediapipe package.
 LANDMARK_MODELS = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite", 2: "pose_landmark_heavy.tflite"}
 
@@ -88,9 +94,10 @@ class Framing:
         return lm
 
 
-def frame_image(image: np.ndarray, min_height: int = 256, pad: float = 0.25) -> tuple[np.ndarray, Framing]:
+def frame_image(image: np.ndarray, min_height: int = 256, pad: float = 0.0) -> tuple[np.ndarray, Framing]:
     """Upscale an image shorter than ``min_height`` (bicubic) and centre it in a black square canvas with ``pad`` of
-    the canvas side left free, as the person detector (a 224x224 letterbox) finds people best at that fill.
+    the canvas side left free: the person detector (a 224x224 letterbox) finds small synthetic people more often when
+    they fill about three quarters of it (``pad=0.25``), though not the people of real photos.
 
     Args:
         image: uint8 (H, W, 3) RGB.
@@ -99,8 +106,6 @@ def frame_image(image: np.ndarray, min_height: int = 256, pad: float = 0.25) -> 
     Returns:
         (canvas uint8 (S, S, 3) or the resized image when ``pad`` is 0, its :class:`Framing`).
     """
-    if not 0 <= pad < 1:
-        raise ConfigError(f"mediapipe pad={pad}: give a share of the canvas in [0, 1)")
     h, w = image.shape[:2]
     nh, nw = h, w
     if h < min_height:
@@ -209,28 +214,34 @@ def _check_model(model_complexity: int) -> None:
         )
 
 
+def inside(landmarks: np.ndarray, margin: float = INSIDE_MARGIN) -> bool:
+    """Whether all (N, 3) normalised landmarks lie within ``margin`` (share of the image size) of the image."""
+    xy = np.asarray(landmarks)[:, :2]
+    return bool(((xy >= -margin) & (xy <= 1 + margin)).all())
+
+
 class MediaPipeEstimator:
     """BlazePose on single images, tuned for dataset-sized person crops (see the module docstring).
 
     Args:
         min_visibility: visibility threshold in [0, 1] for a keypoint to count as present.
         min_height: images shorter than this are upscaled (bicubic) before the person detector; 0 switches it off.
-        pad: share of the detector's square canvas kept as black border around the image, in [0, 1); 0 switches it
-            off (the image is then letterboxed by MediaPipe alone).
-        roi: ``"auto"`` runs the detector and, when it finds no one, takes the whole image as the person's region;
-            ``"detect"`` only the detector (a photo where the person may be small or off-centre); ``"crop"`` never
-            the detector (every image is a crop around one person).
+        pad: share of the detector's square canvas kept as black border around the image, in [0, 1); 0 (default)
+            leaves the letterboxing to MediaPipe.
+        roi: ``"auto"`` runs the detector and re-runs the landmark model on the whole image as the person's region
+            when it finds no one or a body inside the image; ``"detect"`` only the detector; ``"crop"`` never the
+            detector (every image is a crop around one person).
         crop_scale: side of the crop region relative to the image's longer side (see :func:`crop_roi`).
         model_complexity: 0, 1 or 2; only 1 ships in the wheel (module docstring).
 
     ``estimator.last_source`` says where the last image's keypoints came from: ``"detector"``, ``"crop"`` or
     ``None`` (no person). The defaults measured best on synthetic ground truth (``benchmarks/bench_estimator.py``);
-    ``min_height=256, pad=0, roi="detect"`` is the estimator as it was before.
+    ``roi="detect"`` is the estimator as it was before.
     """
 
     name = "mediapipe"
 
-    def __init__(self, min_visibility: float = 0.5, min_height: int = 256, pad: float = 0.25, roi: str = "auto",
+    def __init__(self, min_visibility: float = 0.5, min_height: int = 256, pad: float = 0.0, roi: str = "auto",
                  crop_scale: float = 1.3, model_complexity: int = 1) -> None:
         # MediaPipe's C++ logging (glog/TFLite) prints INFO/WARNING lines for every graph; keep errors only.
         os.environ.setdefault("GLOG_minloglevel", "2")
@@ -270,13 +281,12 @@ class MediaPipeEstimator:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(18, 2) int64 (y, x) keypoints in ``image``'s pixels, -1 = missing, from a uint8 (H, W, 3) RGB image."""
         img = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3])
-        lm, self.last_source = None, None
-        if self._pose is not None:
-            lm = self.detect(img)
-            self.last_source = "detector" if lm is not None else None
-        if lm is None and self._by_roi is not None:
-            lm = self._by_roi(img, crop_roi(img.shape[:2], self.crop_scale))
-            self.last_source = "crop" if lm is not None else None
+        lm = self.detect(img) if self._pose is not None else None
+        self.last_source = "detector" if lm is not None else None
+        if self._by_roi is not None and (lm is None or inside(lm)):
+            crop = self._by_roi(img, crop_roi(img.shape[:2], self.crop_scale))
+            if crop is not None:
+                lm, self.last_source = crop, "crop"
         if lm is None:
             return missing_keypoints()
         return blazepose_to_coco18(lm, img.shape[:2], self.min_visibility)
