@@ -18,7 +18,6 @@ from posestylizer.estimators.mediapipe_backend import (
     frame_image,
     inside,
 )
-from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.estimators.openpose import (
     LIMB_PAF,
     LIMBS,
@@ -29,6 +28,7 @@ from posestylizer.estimators.openpose import (
     paper_scales,
     true_scales,
 )
+from posestylizer.metrics.pckh import pckh_image, pckh_score
 
 # An upright Market-size person (y, x), all 18 keypoints.
 PERSON = np.array([
