@@ -24,8 +24,9 @@ __all__ = ["BACKENDS", "PoseEstimator", "estimate_files", "get_estimator", "miss
 
 
 def get_estimator(name: str = "mediapipe", **options) -> PoseEstimator:
-    """Build a backend by name. Options: mediapipe ``min_visibility``, ``min_height``; openpose ``weights``,
-    ``device``, ``scales``."""
+    """Build a backend by name. Options: mediapipe ``min_visibility``, ``min_height``, ``pad``, ``roi``,
+    ``crop_scale``, ``model_complexity`` (see :class:`~posestylizer.estimators.mediapipe_backend.MediaPipeEstimator`);
+    openpose ``weights``, ``device``, ``scales``."""
     if name == "mediapipe":
         from posestylizer.estimators.mediapipe_backend import MediaPipeEstimator
 
