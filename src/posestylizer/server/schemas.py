@@ -53,7 +53,7 @@ class Estimate(BaseModel):
 
     image_size: tuple[int, int] = Field(description="(H, W) of the photo, EXIF orientation applied")
     keypoints: Keypoints = Field(description="photo pixels")
-    crop_box: tuple[int, int, int, int] = Field(
+    crop_box: tuple[float, float, float, float] = Field(
         description="(left, top, right, bottom) photo pixels of the model's crop; may reach past the photo's edges, "
         "where the crop is padded")
     model_keypoints: Keypoints = Field(description="the same keypoints in the model's crop, model pixels")
@@ -65,7 +65,7 @@ class Generated(BaseModel):
     panel: str = Field(description="source | target pose | result panel, PNG, base64")
     source_keypoints: Keypoints = Field(description="model pixels")
     target_keypoints: Keypoints = Field(description="model pixels, as rendered")
-    crop_box: tuple[int, int, int, int] = Field(description="(left, top, right, bottom) photo pixels")
+    crop_box: tuple[float, float, float, float] = Field(description="(left, top, right, bottom) photo pixels")
     seconds: float = Field(description="time spent in the pipeline, excluding waiting in the queue")
 
 

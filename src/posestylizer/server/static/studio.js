@@ -115,11 +115,13 @@ function stepZoom(direction) {
   if (i >= 0 && i < ZOOMS.length) setZoom(ZOOMS[i]);
 }
 
-function pickFile(input) {
-  return new Promise((resolve) => {
-    input.value = "";
-    input.onchange = () => resolve(input.files[0] || null);
-    input.click();
+/** A button that opens a hidden file input, and the handler of the chosen file. */
+function bindFile(button, input, handler) {
+  button.addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    input.value = ""; // choosing the same file again is a new change
+    if (file) handler(file);
   });
 }
 
@@ -199,9 +201,7 @@ function pickLibrary() {
   if (pose) state.editor.apply(jointsFromKeypoints(pose.keypoints, state.contract.image_size, state.editor.joints));
 }
 
-async function poseFromPhoto() {
-  const file = await pickFile($("pose-photo-file"));
-  if (!file) return;
+async function poseFromPhoto(file) {
   try {
     checkFile(file);
     const found = await postForm("api/estimate", { image: file });
@@ -257,9 +257,7 @@ function saveJson() {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
-async function loadJson() {
-  const file = await pickFile($("json-file"));
-  if (!file) return;
+async function loadJson(file) {
   try {
     const keypoints = fromOpenPose(await file.text(), state.contract.image_size, file.name);
     state.editor.apply(jointsFromKeypoints(keypoints, state.contract.image_size, state.editor.joints));
@@ -285,13 +283,13 @@ function bindDrop(zone, onFile) {
 
 function bindControls() {
   const ed = state.editor;
-  $("source-button").addEventListener("click", async () => loadSource(await pickFile($("source-file"))));
+  bindFile($("source-button"), $("source-file"), loadSource);
   bindDrop($("source-drop"), loadSource);
   $("library-select").addEventListener("change", pickLibrary);
   $("copy-source").addEventListener("click", copySource);
   $("mirror").addEventListener("click", () =>
     ed.apply(mirrorJoints(ed.joints, state.contract.image_size[1], state.skeleton.flip)));
-  $("pose-photo-button").addEventListener("click", poseFromPhoto);
+  bindFile($("pose-photo-button"), $("pose-photo-file"), poseFromPhoto);
   $("undo").addEventListener("click", () => ed.undo());
   $("redo").addEventListener("click", () => ed.redo());
   $("zoom-in").addEventListener("click", () => stepZoom(1));
@@ -301,7 +299,7 @@ function bindControls() {
     ed.draw();
   });
   $("save-json").addEventListener("click", saveJson);
-  $("load-json").addEventListener("click", loadJson);
+  bindFile($("load-json"), $("json-file"), loadJson);
   $("generate").addEventListener("click", generate);
   $("error-close").addEventListener("click", clearError);
   document.addEventListener("keydown", (e) => {
