@@ -6,19 +6,18 @@ in as multipart uploads and go out as PNG; no client-supplied string is ever use
 poses are looked up by name in the loaded library, uploaded file names only appear in messages).
 """
 
-from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from posestylizer.errors import UserError
 from posestylizer.server.jobs import JobQueue
-from posestylizer.server.schemas import Contract, Estimate, Generated, PoseLibrary, Problem, Skeleton
+from posestylizer.server.schemas import Contract, Estimate, Generated, PoseLibrary, Problem, Skeleton, TargetPose
 from posestylizer.server.service import StudioService, Upload
 from posestylizer.server.uploads import UploadRefused, check_size
 
@@ -116,6 +115,22 @@ def create_app(
         upload = await read(image, "image")
         return await queue.run(service.estimate, upload, person)
 
+    async def targets(
+        target_keypoints: Annotated[str | None, Form(
+            description="JSON [[y, x] x 18] in model pixels, [-1, -1] = missing; rendered as given")] = None,
+        target_pose: Annotated[str | None, Form(
+            description="name of a library pose (GET /api/poses), fitted to the source person")] = None,
+        target_image: Annotated[UploadFile | None, File(
+            description="a photo whose pose is taken, fitted to the source person")] = None,
+    ) -> dict:
+        given = [n for n, v in (("target_keypoints", target_keypoints), ("target_pose", target_pose),
+                                ("target_image", target_image)) if v is not None]
+        if len(given) != 1:
+            raise UploadRefused(400, "give exactly one target: target_keypoints, target_pose or target_image"
+                                f" (got {', '.join(given) or 'none'})")
+        image = await read(target_image, "target_image") if target_image is not None else None
+        return {"target_keypoints": target_keypoints, "target_pose": target_pose, "target_image": image}
+
     @app.post(
         "/api/generate", response_model=Generated, tags=["generate"],
         responses={**UPLOAD_ERRORS, 200: {"content": {"image/png": {}},
@@ -123,27 +138,26 @@ def create_app(
     )
     async def generate(
         source: Annotated[UploadFile, File(description="photo of the person to re-pose")],
-        target_keypoints: Annotated[str | None, Form(
-            description="JSON [[y, x] x 18] in model pixels, [-1, -1] = missing")] = None,
-        target_pose: Annotated[str | None, Form(description="name of a library pose (GET /api/poses)")] = None,
-        target_image: Annotated[UploadFile | None, File(
-            description="a photo whose pose is taken, retargeted to the source person")] = None,
+        target: Annotated[dict, Depends(targets)],
         person: Annotated[str | None, Form(description=PERSON_HELP)] = None,
         output: Annotated[Literal["json", "image", "panel"], Query(
             description="json (both PNGs, base64, and the keypoints) or just one PNG")] = "json",
     ):
         """The source person in the target pose. Give exactly one target: keypoints, a library pose or a photo."""
-        given = [n for n, v in (("target_keypoints", target_keypoints), ("target_pose", target_pose),
-                                ("target_image", target_image)) if v is not None]
-        if len(given) != 1:
-            raise UploadRefused(400, "give exactly one target: target_keypoints, target_pose or target_image"
-                                f" (got {', '.join(given) or 'none'})")
         src = await read(source, "source")
-        image = await read(target_image, "target_image") if target_image is not None else None
-        result = await queue.run(service.generate, src, target_keypoints=target_keypoints,
-                                 target_pose=target_pose, target_image=image, person=person)
+        result = await queue.run(service.generate, src, person=person, **target)
         if output == "json":
             return result.to_schema()
         return Response(result.png(output), media_type="image/png")
+
+    @app.post("/api/target-pose", response_model=TargetPose, responses=UPLOAD_ERRORS, tags=["poses"])
+    async def target_pose(
+        source: Annotated[UploadFile, File(description="photo of the person to re-pose")],
+        target: Annotated[dict, Depends(targets)],
+        person: Annotated[str | None, Form(description=PERSON_HELP)] = None,
+    ) -> TargetPose:
+        """The keypoints /api/generate would render for this source and target, without generating."""
+        src = await read(source, "source")
+        return TargetPose(target_keypoints=await queue.run(service.target_pose, src, person=person, **target))
 
     return app

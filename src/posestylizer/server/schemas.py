@@ -69,5 +69,9 @@ class Generated(BaseModel):
     seconds: float = Field(description="time spent in the pipeline, excluding waiting in the queue")
 
 
+class TargetPose(BaseModel):
+    target_keypoints: Keypoints = Field(description="model pixels: the pose a generation with this target renders")
+
+
 class Problem(BaseModel):
     detail: str = Field(description="what was wrong and what to do, one line")

@@ -15,7 +15,9 @@ from pathlib import PurePath
 
 import numpy as np
 
+from posestylizer.inference.retarget import fit_inside
 from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.poselibrary import library_pose, pose_names
 from posestylizer.server.schemas import Contract, Estimate, Generated, LibraryPose, Limits, PoseLibrary, Skeleton
 from posestylizer.server.uploads import UploadRefused, decode_image, png_base64, png_bytes
 
@@ -67,9 +69,11 @@ class StudioService:
         self.checkpoint_name = checkpoint_name
         self.max_pixels = max_pixels
         self.limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, queue_size=queue_size)
-        self.size = tuple(int(v) for v in pipeline.contract.image_size)
-        # The library in model pixels, computed once (names are the only way a client refers to these poses).
-        self._library = {name: np.asarray(kp) for name, kp in pipeline.library().items()}
+        self.size = tuple(int(v) for v in pipeline.size)
+        # The library in model pixels, placed as the training images frame people and kept inside the image (raised
+        # arms reach past the top); names are the only way a client refers to these poses.
+        self._library = {name: fit_inside(library_pose(name, self.size, pipeline.framing), self.size)
+                         for name in pose_names()}
 
     @staticmethod
     def display_name(filename: str | None) -> str:
@@ -97,28 +101,40 @@ class StudioService:
         return decode_image(upload.data, upload.field, upload.name, self.max_pixels)
 
     def estimate(self, upload: Upload, person: str | None) -> Estimate:
-        """The person's keypoints in the photo and in the model's crop (422 via InputError when none is found)."""
+        """The person's keypoints in the photo and in the model's crop, through the same steps a generation takes
+        (so a photo the model cannot use is refused here already: no person, missing torso or legs -> 422)."""
         image = self.image(upload)
-        found = self.pipe.estimate(image, person=parse_person(person))
+        app = self.pipe.appearance(image, person=parse_person(person))
         return Estimate(
-            image_size=image.shape[:2], keypoints=_pairs(found.keypoints), crop_box=_box(found.crop_box),
-            model_keypoints=_pairs(found.model_keypoints),
-            missing=[KEYPOINT_NAMES[i] for i in np.flatnonzero(~present(found.keypoints))],
+            image_size=image.shape[:2], keypoints=_pairs(app.photo_keypoints), crop_box=_box(app.crop_box),
+            model_keypoints=_pairs(app.keypoints),
+            missing=[KEYPOINT_NAMES[i] for i in np.flatnonzero(~present(app.photo_keypoints))],
         )
 
-    def generate(self, source: Upload, *, target_keypoints: str | None, target_pose: str | None,
-                 target_image: Upload | None, person: str | None) -> Outcome:
+    def target(self, *, target_keypoints: str | None, target_pose: str | None, target_image: Upload | None):
+        """(target for the pipeline, whether to retarget it): keypoints are used as drawn, a library pose or a
+        photo's pose is moved onto the source person's size and place (as ``posestylizer generate`` does)."""
+        if target_image is not None:
+            return self.image(target_image), True
+        if target_pose is not None:
+            return self.library_pose(target_pose), True
+        return parse_keypoints(target_keypoints, "target_keypoints"), False
+
+    def generate(self, source: Upload, *, person: str | None, **targets) -> Outcome:
         """Re-pose the source person; exactly one of the three targets is given (checked by the route)."""
         image = self.image(source)
-        if target_image is not None:
-            target = self.image(target_image)
-        elif target_pose is not None:
-            target = self.library_pose(target_pose)
-        else:
-            target = parse_keypoints(target_keypoints, "target_keypoints")
+        target, retarget = self.target(**targets)
         start = time.perf_counter()
-        result = self.pipe(image, target, person=parse_person(person))
+        result = self.pipe(image, target, person=parse_person(person), retarget=retarget)
         return Outcome(result, time.perf_counter() - start)
+
+    def target_pose(self, source: Upload, *, person: str | None, **targets) -> list[tuple[int, int]]:
+        """The model-pixel keypoints a generation would render for this source and target (for the editor)."""
+        image = self.image(source)
+        target, retarget = self.target(**targets)
+        self.pipe.check_target(target)
+        app = self.pipe.appearance(image, person=parse_person(person))
+        return _pairs(self.pipe.target_keypoints(target, app, retarget=retarget))
 
     def library_pose(self, name: str) -> np.ndarray:
         if name not in self._library:

@@ -1,12 +1,12 @@
 // Calls to the posestylizer REST API. Every failure becomes an Error whose message can be shown to the user as is.
 
 async function message(response) {
-  let detail = null;
+  const text = await response.text().catch(() => "");
+  let detail;
   try {
-    const body = await response.json();
-    detail = body.detail;
+    detail = JSON.parse(text).detail;
   } catch {
-    // not JSON: fall back to the status line below
+    detail = text.trim().slice(0, 300); // not JSON (a proxy's or the body-size guard's plain-text answer)
   }
   if (Array.isArray(detail)) {
     // FastAPI's validation errors: [{loc: [...], msg}], one line each

@@ -59,6 +59,8 @@ async function start() {
   buildJointList();
   bindControls();
   poseChanged();
+  // Read-only view for tests and the browser console: the target pose as the API takes it, and the zoom.
+  window.studio = { keypoints: () => keypointsFromJoints(state.editor.joints), zoom: () => state.editor.zoom };
   document.body.dataset.ready = "true";
 }
 
@@ -196,20 +198,42 @@ function copySource() {
   $("library-select").value = "";
 }
 
-function pickLibrary() {
-  const pose = state.library.find((p) => p.name === $("library-select").value);
-  if (pose) state.editor.apply(jointsFromKeypoints(pose.keypoints, state.contract.image_size, state.editor.joints));
+function setTarget(keypoints) {
+  state.editor.apply(jointsFromKeypoints(keypoints, state.contract.image_size, state.editor.joints));
 }
 
+/** A library pose: with a source photo, fitted to that person's size and place (as generation would); without
+ * one, as the library frames it. */
+async function pickLibrary() {
+  const pose = state.library.find((p) => p.name === $("library-select").value);
+  if (!pose) return;
+  if (!state.source) {
+    setTarget(pose.keypoints);
+    return;
+  }
+  try {
+    const out = await postForm("api/target-pose", { source: state.source.file, target_pose: pose.name });
+    setTarget(out.target_keypoints);
+    clearError();
+  } catch (err) {
+    showError(`library pose ${pose.name}: ${err.message}`);
+  }
+}
+
+/** The pose of the person in another photo, fitted to the source person when there is one. */
 async function poseFromPhoto(file) {
   try {
     checkFile(file);
-    const found = await postForm("api/estimate", { image: file });
-    state.editor.apply(jointsFromKeypoints(found.model_keypoints, state.contract.image_size, state.editor.joints));
+    if (state.source) {
+      const out = await postForm("api/target-pose", { source: state.source.file, target_image: file });
+      setTarget(out.target_keypoints);
+    } else {
+      setTarget((await postForm("api/estimate", { image: file })).model_keypoints);
+    }
     $("library-select").value = "";
     clearError();
   } catch (err) {
-    showError(err.message);
+    showError(`pose from ${file.name}: ${err.message}`);
   }
 }
 
