@@ -53,7 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
     uvicorn, create_app = _web_modules()
     pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, device=args.device, preset=args.preset)
     app = create_app(
-        pipe, checkpoint_name=Path(args.checkpoint).resolve().name, max_upload_bytes=int(args.max_upload_mb * 1e6),
+        pipe, checkpoint_name=_display_name(args.checkpoint), max_upload_bytes=int(args.max_upload_mb * 1e6),
         max_pixels=int(args.max_megapixels * 1e6), queue_size=args.queue, timeout=args.timeout,
     )
     if not _is_loopback(args.host):
@@ -63,6 +63,13 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"pose studio: http://{host}:{args.port}/  (API reference: /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _display_name(checkpoint: str) -> str:
+    """What clients see of the checkpoint: its name, with the run folder's for a run's ``generator/`` (never the
+    full path)."""
+    path = Path(checkpoint).resolve()
+    return f"{path.parent.name}/{path.name}" if path.name == "generator" else path.name
 
 
 def _is_loopback(host: str) -> bool:
