@@ -11,13 +11,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("mediapipe")
 
-from fastapi.testclient import TestClient  # noqa: E402
-from PIL import Image  # noqa: E402
+from fastapi.testclient import TestClient
+from PIL import Image
+from server_helpers import person_photo, png, tiny_checkpoint
 
-from posestylizer.inference import PoseStylizerPipeline  # noqa: E402
-from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present  # noqa: E402
-from posestylizer.server import create_app  # noqa: E402
-from server_helpers import person_photo, png, tiny_checkpoint  # noqa: E402
+from posestylizer.inference import PoseStylizerPipeline
+from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.server import create_app
 
 LIMIT = 60_000  # bytes per file: the synthetic photos are ~20 kB
 

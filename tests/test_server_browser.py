@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from server_helpers import person_photo, png, tiny_checkpoint
 
 pytestmark = pytest.mark.browser
@@ -31,6 +30,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip(f"{CHROMIUM} missing (apt-get install chromium; CI installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
+httpx = pytest.importorskip("httpx2")
 pytest.importorskip("fastapi")
 pytest.importorskip("mediapipe")
 
@@ -128,7 +128,7 @@ def test_pose_studio_in_chromium(server, files, tmp_path):
         wrist = kp[4]
         head_top = min(y for y in kp[[0, 14, 15, 16, 17], 0] if y >= 0)
         goal = (max(2, head_top - 12), min(63, wrist[1] + 4))
-        screen = lambda yx: (box["x"] + (yx[1] + 0.5) * zoom, box["y"] + (yx[0] + 0.5) * zoom)  # noqa: E731
+        screen = lambda yx: (box["x"] + (yx[1] + 0.5) * zoom, box["y"] + (yx[0] + 0.5) * zoom)
         page.mouse.move(*screen(wrist))
         page.mouse.down()
         page.mouse.move(*screen(goal), steps=12)
@@ -156,6 +156,17 @@ def test_pose_studio_in_chromium(server, files, tmp_path):
         assert not np.array_equal(page.evaluate("studio.keypoints()"), kp)
         page.set_input_files("#json-file", str(pose_file))
         page.wait_for_function(f"JSON.stringify(studio.keypoints()) === '{json.dumps(kp.tolist(), separators=(',', ':'))}'")
+
+        # keyboard: pick the next joint (the left shoulder) and nudge it left; a library pose is fitted to the person
+        page.focus("#pose-canvas")
+        page.keyboard.press("]")
+        page.keyboard.press("ArrowLeft")
+        nudged = np.array(page.evaluate("studio.keypoints()"))
+        assert tuple(nudged[5]) == (kp[5, 0], kp[5, 1] - 1)
+        page.select_option("#library-select", "walking")
+        walking = httpx.post(server + "api/target-pose", data={"target_pose": "walking"}, timeout=60,
+                             files={"source": ("person.png", files["person"].read_bytes())}).json()["target_keypoints"]
+        page.wait_for_function(f"JSON.stringify(studio.keypoints()) === '{json.dumps(walking, separators=(',', ':'))}'")
 
         # every failure shows a message
         assert "is not an image" in _error(page, files["notes"], "not an image")

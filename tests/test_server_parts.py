@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from posestylizer.server.jobs import Busy, JobQueue  # noqa: E402
-from posestylizer.server.uploads import UploadRefused, check_size, decode_image, png_bytes  # noqa: E402
+from posestylizer.server.jobs import Busy, JobQueue
+from posestylizer.server.uploads import UploadRefused, check_size, decode_image, png_bytes
 
 
 def test_queue_answers_503_when_full_and_frees_the_slot_after():

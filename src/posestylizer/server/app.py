@@ -17,7 +17,15 @@ from fastapi.staticfiles import StaticFiles
 
 from posestylizer.errors import UserError
 from posestylizer.server.jobs import JobQueue
-from posestylizer.server.schemas import Contract, Estimate, Generated, PoseLibrary, Problem, Skeleton, TargetPose
+from posestylizer.server.schemas import (
+    Contract,
+    Estimate,
+    Generated,
+    PoseLibrary,
+    Problem,
+    Skeleton,
+    TargetPose,
+)
 from posestylizer.server.service import StudioService, Upload
 from posestylizer.server.uploads import UploadRefused, check_size
 

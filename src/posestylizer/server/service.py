@@ -18,7 +18,15 @@ import numpy as np
 from posestylizer.inference.retarget import fit_inside
 from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.poselibrary import library_pose, pose_names
-from posestylizer.server.schemas import Contract, Estimate, Generated, LibraryPose, Limits, PoseLibrary, Skeleton
+from posestylizer.server.schemas import (
+    Contract,
+    Estimate,
+    Generated,
+    LibraryPose,
+    Limits,
+    PoseLibrary,
+    Skeleton,
+)
 from posestylizer.server.uploads import UploadRefused, decode_image, png_base64, png_bytes
 
 
@@ -35,7 +43,7 @@ def _pairs(kp: np.ndarray) -> list[tuple[int, int]]:
     """(18, 2) keypoints as integer [y, x] pairs; missing stay (-1, -1)."""
     kp = np.asarray(kp, dtype=np.float64)
     ok = present(kp)
-    return [(int(round(y)), int(round(x))) if ok[i] else (-1, -1) for i, (y, x) in enumerate(kp)]
+    return [(round(float(y)), round(float(x))) if ok[i] else (-1, -1) for i, (y, x) in enumerate(kp)]
 
 
 def _box(box) -> tuple[float, float, float, float]:
