@@ -163,6 +163,13 @@ def test_pose_studio_in_chromium(server, files, tmp_path):
         page.keyboard.press("ArrowLeft")
         nudged = np.array(page.evaluate("studio.keypoints()"))
         assert tuple(nudged[5]) == (kp[5, 0], kp[5, 1] - 1)
+        page.uncheck("#joint-list input[data-joint=l_shoulder]")
+        assert page.evaluate("studio.keypoints()")[5] == [-1, -1]
+        page.check("#joint-list input[data-joint=l_shoulder]")
+        assert tuple(page.evaluate("studio.keypoints()")[5]) == tuple(nudged[5])
+        width = page.locator("#pose-canvas").bounding_box()["width"]
+        page.click("#zoom-in")
+        assert page.locator("#pose-canvas").bounding_box()["width"] > width
         page.select_option("#library-select", "walking")
         walking = httpx.post(server + "api/target-pose", data={"target_pose": "walking"}, timeout=60,
                              files={"source": ("person.png", files["person"].read_bytes())}).json()["target_keypoints"]
