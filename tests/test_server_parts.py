@@ -116,12 +116,13 @@ def test_check_size_names_file_and_limit():
 
 def test_serve_cli_defaults_to_loopback_and_refuses_a_missing_checkpoint(tmp_path, capsys):
     from posestylizer.cli import build_parser, main
-    from posestylizer.commands.serve import _is_loopback
+    from posestylizer.commands.serve import _display_name, _is_loopback
 
     args = build_parser().parse_args(["serve", "--checkpoint", "x"])
     assert args.host == "127.0.0.1" and args.port == 8000
     assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.5")
+    assert _display_name(str(tmp_path / "runs" / "demo")) == "runs/demo"
     assert main(["serve", "--checkpoint", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path / "nope") in err[0]

@@ -66,10 +66,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _display_name(checkpoint: str) -> str:
-    """What clients see of the checkpoint: its name, with the run folder's for a run's ``generator/`` (never the
-    full path)."""
+    """What clients see of the checkpoint: its name and its folder's (``demo_out/run``, ``market_APS/latest_netG.pth``),
+    never the full path."""
     path = Path(checkpoint).resolve()
-    return f"{path.parent.name}/{path.name}" if path.name == "generator" else path.name
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def _is_loopback(host: str) -> bool:
