@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,24 +29,25 @@ BODY = dataclasses.replace(
     upper_arm=0.172, forearm=0.152, depth=0.062,
 )
 
-STAND = dict(
-    kind="stand", yaw=0.0, lean=0.0, side_lean=0.0, arm_abduct=(deg(9), deg(9)), arm_flex=(0.0, 0.0),
-    elbow=(deg(12), deg(12)), elbow_up=(0.0, 0.0), hip_flex=(0.0, 0.0), hip_abduct=(deg(4), deg(4)),
-    knee=(deg(3), deg(3)), scale=1.0, top=0.0, center=0.5, shift=0.0, light=1.0,
-)
+STAND = {
+    "kind": "stand", "yaw": 0.0, "lean": 0.0, "side_lean": 0.0, "arm_abduct": (deg(9), deg(9)),
+    "arm_flex": (0.0, 0.0), "elbow": (deg(12), deg(12)), "elbow_up": (0.0, 0.0), "hip_flex": (0.0, 0.0),
+    "hip_abduct": (deg(4), deg(4)), "knee": (deg(3), deg(3)), "scale": 1.0, "top": 0.0, "center": 0.5,
+    "shift": 0.0, "light": 1.0,
+}
 
 # name: (description, changes to the standing pose). Yaw: 0 faces the camera, +90 faces image right.
 POSES = {
     "front": ("standing, facing the camera, arms relaxed", {}),
     "back": ("standing, back to the camera", {"yaw": math.pi}),
     "left_profile": ("standing, left side to the camera (facing image left)",
-                     {"yaw": -math.pi / 2, "arm_abduct": (deg(4), deg(4))}),
+                     {"yaw": -math.pi / 2, "arm_abduct": (deg(4), deg(4)), "hip_flex": (deg(-6), deg(6))}),
     "right_profile": ("standing, right side to the camera (facing image right)",
-                      {"yaw": math.pi / 2, "arm_abduct": (deg(4), deg(4))}),
+                      {"yaw": math.pi / 2, "arm_abduct": (deg(4), deg(4)), "hip_flex": (deg(6), deg(-6))}),
     "three_quarter": ("standing, turned half way to image right", {"yaw": deg(40)}),
     "walking": ("mid-stride, walking toward image right, arms swinging", {
-        "kind": "walk", "yaw": deg(75), "hip_flex": (deg(25), deg(-22)), "knee": (deg(8), deg(35)),
-        "arm_flex": (deg(-22), deg(24)), "arm_abduct": (deg(5), deg(5)), "elbow": (deg(20), deg(30)),
+        "kind": "walk", "yaw": deg(75), "hip_flex": (deg(20), deg(-16)), "knee": (deg(6), deg(22)),
+        "arm_flex": (deg(-18), deg(18)), "arm_abduct": (deg(5), deg(5)), "elbow": (deg(10), deg(20)),
         "hip_abduct": (deg(1), deg(1)),
     }),
     "arms_raised": ("facing the camera, both arms raised above the head",
@@ -56,9 +58,10 @@ POSES = {
     "waving": ("facing the camera, right hand raised in a wave",
                {"kind": "arms", "arm_abduct": (deg(85), deg(9)), "elbow": (deg(95), deg(12)),
                 "elbow_up": (math.pi / 2, 0.0)}),
-    "sitting": ("seated (no chair drawn), turned a little to image right, hands on the thighs", {
-        "kind": "sit", "yaw": deg(35), "hip_flex": (deg(80), deg(80)), "knee": (deg(85), deg(85)),
-        "arm_flex": (deg(35), deg(35)), "elbow": (deg(45), deg(45)), "hip_abduct": (deg(6), deg(6)),
+    "sitting": ("seated (no chair drawn), seen from the side, facing image right, hands on the thighs", {
+        "kind": "sit", "yaw": deg(70), "hip_flex": (deg(80), deg(80)), "knee": (deg(85), deg(85)),
+        # no hip abduction: with the thigh near horizontal it would tip the knee's bend plane sideways
+        "arm_flex": (deg(35), deg(35)), "elbow": (deg(45), deg(45)), "hip_abduct": (0.0, 0.0),
     }),
 }
 
@@ -106,7 +109,9 @@ def main() -> None:
         "keypoint_names": list(KEYPOINT_NAMES), "made_by": "tools/make_pose_library.py", "poses": poses,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=1) + "\n")
+    text = json.dumps(data, indent=1)
+    text = re.sub(r"\[\s+(-?[\d.]+),\s+(-?[\d.]+)\s+\]", r"[\1, \2]", text)  # one line per keypoint
+    OUT.write_text(text + "\n")
     print(f"wrote {OUT}: {len(poses)} poses")
 
 

@@ -76,3 +76,24 @@ def library_pose(name: str, size: tuple[int, int], placement: Placement) -> np.n
     out[np.isnan(units).any(axis=1)] = MISSING
     assert out.shape == (NUM_KEYPOINTS, 2)
     return out
+
+
+def pose_sheet(poses: dict[str, np.ndarray], size: tuple[int, int], columns: int = 5) -> np.ndarray:
+    """One picture of named poses: each skeleton drawn with :func:`~posestylizer.pose.draw_pose` on an (H, W)
+    black cell, its name below it. Returns uint8 (rows * (H + 20), columns * W, 3)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from posestylizer.pose import draw_pose
+
+    h, w = size
+    label = 20
+    rows = -(-len(poses) // columns)
+    sheet = Image.new("RGB", (columns * w, rows * (h + label)), (40, 40, 40))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=13)
+    for i, (name, kp) in enumerate(poses.items()):
+        x, y = (i % columns) * w, (i // columns) * (h + label)
+        sheet.paste(Image.fromarray(draw_pose(kp, size, radius=max(2, h // 64))), (x, y))
+        draw.rectangle((x, y, x + w - 1, y + h - 1), outline=(90, 90, 90))
+        draw.text((x + w / 2, y + h + label / 2), name, fill=(230, 230, 230), font=font, anchor="mm")
+    return np.asarray(sheet)

@@ -1,7 +1,8 @@
-"""``posestylizer pose {estimate,import,export}``: COCO-18 keypoints in the PATN annotation format.
+"""``posestylizer pose {estimate,import,export,list}``: COCO-18 keypoints in the PATN annotation format.
 
 ``estimate`` runs a pose estimator on images; ``import`` reads OpenPose, COCO, BlazePose or PATN files into an
-annotation CSV; ``export`` writes an annotation CSV as OpenPose, COCO or BlazePose files.
+annotation CSV; ``export`` writes an annotation CSV as OpenPose, COCO or BlazePose files; ``list`` names and draws
+the built-in pose library (the target names ``generate --target`` accepts).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_estimate)
     _register_import(pose_sub)
     _register_export(pose_sub)
+    _register_list(pose_sub)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
@@ -158,3 +160,36 @@ def _size(value: list[int] | None) -> tuple[int, int] | None:
     if min(value) <= 0:
         raise DataError(f"image size {value[0]} {value[1]}: both H and W must be positive")
     return value[0], value[1]
+
+
+def _register_list(pose_sub) -> None:
+    ls = pose_sub.add_parser(
+        "list",
+        help="list the built-in pose library (targets for generate --target NAME); --out draws it",
+        description="Prints the names and descriptions of the library's poses; with --out, draws all of them as "
+        "one picture (skeletons framed as in the training images of --layout).",
+    )
+    ls.add_argument("--out", help="picture to write (.png or .jpg)")
+    ls.add_argument("--layout", choices=("market", "fashion"), default="market",
+                    help="framing of the drawn poses (market: 256x128 cells, fashion: 256x176)")
+    ls.set_defaults(func=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from posestylizer.poselibrary import describe, pose_names
+
+    names = pose_names()
+    for name in names:
+        print(f"{name:15s} {describe(name)}")
+    if args.out:
+        from posestylizer.commands.generate import save_image
+        from posestylizer.inference.framing import framing_for
+        from posestylizer.inference.retarget import fit_inside
+        from posestylizer.poselibrary import library_pose, pose_sheet
+
+        size = (256, 128) if args.layout == "market" else (256, 176)
+        framing = framing_for(args.layout)
+        poses = {n: fit_inside(library_pose(n, size, framing), size) for n in names}
+        save_image(pose_sheet(poses, size), args.out)
+        print(f"wrote {args.out}")
+    return 0

@@ -233,7 +233,7 @@ def crop_to_model(image: np.ndarray, box: CropBox, size: tuple[int, int]) -> np.
     off = pad if pad > 1 else 0
     region = (box.x0 + off, box.y0 + off, box.x1 + off, box.y1 + off)
     out = Image.fromarray(padded).resize((size[1], size[0]), Image.Resampling.LANCZOS, box=region)
-    return np.asarray(out, dtype=np.uint8)
+    return np.array(out, dtype=np.uint8)  # a writable copy (torch.from_numpy warns on read-only arrays)
 
 
 def paste_into(image: np.ndarray, generated: np.ndarray, box: CropBox, feather: float = 0.04) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Finding the people in a photo with a single-person pose estimator.
 
 The offline estimator (MediaPipe BlazePose, the ``pose`` extra) reports one person per image: the one its person
-detector scores highest. No multi-person detector ships in that wheel (it holds the BlazePose detector and landmark
-models, face, hand and selfie-segmentation models; torchvision's detectors need weights that cannot be downloaded
-here), so :func:`find_people` searches with the estimator itself:
+detector scores highest. No multi-person body detector ships in that wheel: it holds the BlazePose detector and
+landmark models (used one person at a time by ``mp.solutions.pose``), hand, selfie-segmentation and face models. The
+face detector does find several faces, but people seen from behind or from afar show none; torchvision's person
+detectors need weights that cannot be downloaded here. So :func:`find_people` searches with the estimator itself:
 
 1. estimate on the photo; cover the person found with the photo's median colour (a thick-limb silhouette around
    their skeleton) and estimate again, until nobody new is found (at most ``max_people``);
@@ -66,7 +67,7 @@ def _silhouette(kp: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if torso is None:
         x0, y0, x1, y1 = Person(kp).box
         torso = max(y1 - y0, x1 - x0) / 3
-    return pose_mask(kp, size, radius=max(2, int(round(0.35 * torso))))
+    return pose_mask(kp, size, radius=max(2, round(0.35 * torso)))
 
 
 def _estimate_in(image: np.ndarray, estimator: Estimator, box: tuple[int, int, int, int]) -> np.ndarray:

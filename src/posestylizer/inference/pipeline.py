@@ -92,17 +92,21 @@ class ReposeResult:
 
 
 def require_source_keypoints(kp: np.ndarray) -> None:
-    """MissingKeypointsError unless both shoulders, both hips and a knee or ankle are present."""
-    missing = fr.missing_names(kp, TORSO)
-    if missing:
+    """MissingKeypointsError unless both shoulders, both hips and a knee or ankle are present.
+
+    A half-body photo (no hips, no legs) is refused rather than guessed at: the model was trained on full-body
+    people and would invent legs from the padding below the photo.
+    """
+    torso, legs = fr.missing_names(kp, TORSO), fr.missing_names(kp, LEGS)
+    if len(legs) == len(LEGS):
         raise MissingKeypointsError(
-            f"source person: missing {', '.join(missing)}; the model needs both shoulders and hips: use a photo "
-            "where the whole body is visible"
+            f"source person: no legs found (missing {', '.join(torso + legs)}): an upper-body photo; the model was "
+            "trained on full-body people, so use a photo that shows the whole body"
         )
-    if not present(kp)[list(LEGS)].any():
+    if torso:
         raise MissingKeypointsError(
-            "source person: no legs found (missing r_knee, r_ankle, l_knee, l_ankle): an upper-body photo; the model "
-            "was trained on full-body people, so use a photo that shows the legs"
+            f"source person: missing {', '.join(torso)}; the model needs both shoulders and hips: use a photo "
+            "where the whole body is visible, or give source_keypoints"
         )
 
 
@@ -126,7 +130,8 @@ class PoseStylizerPipeline:
 
     Args:
         generator: an APS :class:`~posestylizer.models.Generator` in eval mode.
-        contract: its input contract (image size, pose-map sigma, layout).
+        contract: its input contract (image size, pose-map sigma, layout); default ``generator.contract`` (set by
+            :func:`~posestylizer.checkpoint.load_generator`), CheckpointError without one.
         device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
         precision: ``fp32`` or ``bf16`` (autocast, CPU and CUDA).
         estimator: pose estimator (a callable uint8 (H, W, 3) -> (18, 2) (y, x)), a backend name
@@ -134,8 +139,12 @@ class PoseStylizerPipeline:
         framing: how people sit in the training images (default: measured for the contract's layout).
     """
 
-    def __init__(self, generator: torch.nn.Module, contract: InputContract, *, device: str | torch.device = "cpu",
-                 precision: str = "fp32", estimator=None, framing: fr.Framing | None = None) -> None:
+    def __init__(self, generator: torch.nn.Module, contract: InputContract | None = None, *,
+                 device: str | torch.device = "cpu", precision: str = "fp32", estimator=None,
+                 framing: fr.Framing | None = None) -> None:
+        from posestylizer.checkpoint import require_contract
+
+        contract = contract or require_contract(generator, "generator")
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = _device(device)
@@ -189,7 +198,8 @@ class PoseStylizerPipeline:
 
     # -- step 1-2: the source person
     def estimate(self, image) -> np.ndarray:
-        """Keypoints of the most prominent person: int64 (18, 2) (y, x) photo pixels, -1 = missing."""
+        """Keypoints of the one person the estimator reports (its detector's best): int64 (18, 2) (y, x) photo
+        pixels, -1 = missing. :meth:`find_people` finds everybody."""
         return np.asarray(self.estimator(load_image(image)), dtype=np.int64)
 
     def find_people(self, image) -> list[Person]:
@@ -310,10 +320,13 @@ class PoseStylizerPipeline:
         )
 
     def check_target(self, target) -> None:
-        """The InputError a target would raise, before any estimation runs (arrays are checked in full)."""
+        """The error a target would raise, found before any estimation runs: arrays are checked in full, keypoint
+        files are read, photos are only looked up (their person is found later)."""
         kind = classify_target(target, pose_names())
         if kind.kind == "array":
             keypoint_array(kind.value, self.size, "target", normalised_ok=True)
+        elif kind.kind == "file":
+            read_keypoint_file(kind.value)
 
 
 def _device(device: str | torch.device) -> torch.device:
