@@ -13,13 +13,14 @@ pytest.importorskip("mediapipe")
 
 from fastapi.testclient import TestClient
 from PIL import Image
-from server_helpers import person_photo, png, tiny_checkpoint
+from pipeline_helpers import street_scene
+from server_helpers import jpeg, person_photo, png, tiny_checkpoint
 
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.server import create_app
 
-LIMIT = 60_000  # bytes per file: the synthetic photos are ~20 kB
+LIMIT = 100_000  # bytes per file: the synthetic photos are ~20 kB, the street photo 65 kB
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,18 @@ def test_estimate_finds_the_synthetic_person(client, photo):
         KEYPOINT_NAMES[i] for i in np.flatnonzero(~present(kp))]
 
 
+def test_person_picks_one_of_two_people(client):
+    photo, truth = street_scene([(1, 150, 330, 260), (2, 330, 320, 200)])
+    upload = {"image": ("street.jpg", jpeg(photo), "image/jpeg")}
+    for person, index in ((None, 0), ("330,220", 1), ("280,100,380,340", 1)):
+        body = client.post("/api/estimate", files=upload, data={"person": person} if person else {}).json()
+        kp = np.array(body["keypoints"])
+        both = present(kp) & present(truth[index])
+        assert both.sum() >= 10 and np.median(np.abs(kp[both] - truth[index][both])) < 15, person
+    nobody = client.post("/api/estimate", files=upload, data={"person": "470,20"})
+    assert nobody.status_code == 422 and "person" in nobody.json()["detail"]
+
+
 def test_generate_matches_the_pipeline_for_each_target_kind(client, pipe, photo):
     image, _ = photo
     files = {"source": ("person.png", png(image), "image/png")}
@@ -125,7 +138,7 @@ def test_every_refusal_is_a_clear_4xx(client, photo):
     source = {"source": ("person.png", png(image), "image/png")}
     text = {"image": ("notes.txt", b"shopping list\n" * 20, "text/plain")}
     assert _refused(client, 415, files=text).startswith("image: notes.txt is not an image")
-    big = {"image": ("big.png", png(np.random.default_rng(0).integers(0, 256, (200, 120, 3), np.uint8)), "image/png")}
+    big = {"image": ("big.png", png(np.random.default_rng(0).integers(0, 256, (240, 160, 3), np.uint8)), "image/png")}
     assert "MB; the server accepts files up to 0.1 MB" in _refused(client, 413, files=big)
     many = {"image": ("wide.png", png(np.zeros((300, 700, 3), np.uint8)), "image/png")}
     assert "700x300 = 0.2 megapixels; the server accepts up to 0.2 megapixels" in _refused(client, 413, files=many)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from server_helpers import person_photo, png, tiny_checkpoint
+from pipeline_helpers import street_scene
+from server_helpers import jpeg, person_photo, png, tiny_checkpoint
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -73,6 +74,8 @@ def files(tmp_path_factory):
         "big": folder / "big.png",
     }  # fmt: skip
     paths["person"].write_bytes(png(person_photo(0, 0)[0]))
+    paths["street"] = folder / "street.jpg"
+    paths["street"].write_bytes(jpeg(street_scene([(1, 150, 330, 260), (2, 330, 320, 200)])[0]))
     paths["wall"].write_bytes(png(np.full((128, 64, 3), 140, np.uint8)))
     paths["notes"].write_text("not a photo\n")
     paths["big"].write_bytes(png(np.random.default_rng(0).integers(0, 256, (300, 300, 3), np.uint8)))
@@ -174,6 +177,15 @@ def test_pose_studio_in_chromium(server, files, tmp_path):
         walking = httpx.post(server + "api/target-pose", data={"target_pose": "walking"}, timeout=60,
                              files={"source": ("person.png", files["person"].read_bytes())}).json()["target_keypoints"]
         page.wait_for_function(f"JSON.stringify(studio.keypoints()) === '{json.dumps(walking, separators=(',', ':'))}'")
+
+        # a click on the second person of a street photo picks them
+        page.set_input_files("#source-file", str(files["street"]))
+        page.wait_for_function("() => document.querySelector('#source-status').textContent.startsWith('street.jpg')",
+                               timeout=60_000)
+        assert page.evaluate("studio.sourceKeypoints()")[1][1] < 240  # the taller person, on the left
+        shown = page.locator("#source-canvas").bounding_box()
+        page.mouse.click(shown["x"] + 330 / 480 * shown["width"], shown["y"] + 220 / 360 * shown["height"])
+        page.wait_for_function("() => studio.sourceKeypoints()[1][1] > 240", timeout=60_000)
 
         # every failure shows a message
         assert "is not an image" in _error(page, files["notes"], "not an image")

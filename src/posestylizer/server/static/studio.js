@@ -60,7 +60,11 @@ async function start() {
   bindControls();
   poseChanged();
   // Read-only view for tests and the browser console: the target pose as the API takes it, and the zoom.
-  window.studio = { keypoints: () => keypointsFromJoints(state.editor.joints), zoom: () => state.editor.zoom };
+  window.studio = {
+    keypoints: () => keypointsFromJoints(state.editor.joints),
+    sourceKeypoints: () => (state.source ? state.source.keypoints : null),
+    zoom: () => state.editor.zoom,
+  };
   document.body.dataset.ready = "true";
 }
 
@@ -127,26 +131,31 @@ function bindFile(button, input, handler) {
   });
 }
 
-async function loadSource(file) {
+/** Estimate the person in a new source photo; ``person`` ("X,Y" photo pixels) picks one of several people. */
+async function loadSource(file, person = null) {
   if (!file || state.busy) return;
+  const request = (state.sourceRequest = (state.sourceRequest || 0) + 1);
   const status = $("source-status");
   status.textContent = `Finding the person in ${file.name}…`;
   try {
     checkFile(file);
-    const found = await postForm("api/estimate", { image: file });
+    const found = await postForm("api/estimate", { image: file, person });
     const image = await createImageBitmap(file).catch(() => {
       throw new Error(`${file.name}: the server read it but this browser cannot display it; use PNG or JPEG`);
     });
-    state.source = { file, image, ...found };
+    if (request !== state.sourceRequest) return; // a newer photo or click came in meanwhile
+    state.source = { file, image, person, ...found };
     clearError();
     drawSource();
     const n = found.keypoints.filter(([y]) => y >= 0).length;
-    status.textContent = `${file.name}: ${n} of 18 joints found; the dashed box is the model's crop.`;
+    status.textContent = `${file.name}: ${n} of 18 joints found; the dashed box is the model's crop. ` +
+      "Click another person in the photo to use them instead.";
     $("copy-source").disabled = false;
     $("generate").disabled = false;
     state.editor.setGhost(image, found.crop_box);
     if (!state.editor.history.canUndo) copySource();
   } catch (err) {
+    if (request !== state.sourceRequest) return;
     status.textContent = state.source ? `Still using ${state.source.file.name}.` : "No photo yet.";
     showError(err.message);
   }
@@ -191,6 +200,16 @@ function drawSource() {
   canvas.dataset.keypoints = String(keypoints.filter(([y]) => y >= 0).length);
 }
 
+/** A click on the source photo picks the person there (photos with several people). */
+function pickPerson(event) {
+  if (!state.source) return;
+  const rect = event.target.getBoundingClientRect();
+  const scale = state.source.image.width / rect.width;
+  const x = Math.round((event.clientX - rect.left) * scale);
+  const y = Math.round((event.clientY - rect.top) * scale);
+  loadSource(state.source.file, `${x},${y}`);
+}
+
 function copySource() {
   if (!state.source) return;
   const size = state.contract.image_size;
@@ -212,7 +231,9 @@ async function pickLibrary() {
     return;
   }
   try {
-    const out = await postForm("api/target-pose", { source: state.source.file, target_pose: pose.name });
+    const out = await postForm("api/target-pose", {
+      source: state.source.file, person: state.source.person, target_pose: pose.name,
+    });
     setTarget(out.target_keypoints);
     clearError();
   } catch (err) {
@@ -225,7 +246,9 @@ async function poseFromPhoto(file) {
   try {
     checkFile(file);
     if (state.source) {
-      const out = await postForm("api/target-pose", { source: state.source.file, target_image: file });
+      const out = await postForm("api/target-pose", {
+        source: state.source.file, person: state.source.person, target_image: file,
+      });
       setTarget(out.target_keypoints);
     } else {
       setTarget((await postForm("api/estimate", { image: file })).model_keypoints);
@@ -247,6 +270,7 @@ async function generate() {
   try {
     const out = await postForm("api/generate", {
       source: state.source.file,
+      person: state.source.person,
       target_keypoints: JSON.stringify(keypointsFromJoints(state.editor.joints)),
     });
     const img = $("result-image");
@@ -307,8 +331,9 @@ function bindDrop(zone, onFile) {
 
 function bindControls() {
   const ed = state.editor;
-  bindFile($("source-button"), $("source-file"), loadSource);
-  bindDrop($("source-drop"), loadSource);
+  bindFile($("source-button"), $("source-file"), (file) => loadSource(file));
+  bindDrop($("source-drop"), (file) => loadSource(file));
+  $("source-canvas").addEventListener("click", pickPerson);
   $("library-select").addEventListener("change", pickLibrary);
   $("copy-source").addEventListener("click", copySource);
   $("mirror").addEventListener("click", () =>
