@@ -160,6 +160,21 @@ def test_pose_studio_in_chromium(server, files, tmp_path):
         page.set_input_files("#json-file", str(pose_file))
         page.wait_for_function(f"JSON.stringify(studio.keypoints()) === '{json.dumps(kp.tolist(), separators=(',', ':'))}'")
 
+        # a BODY_25 file from a 10x larger canvas loads scaled to the model (MidHip and the feet are dropped)
+        body25 = [0.0] * 75
+        for coco, b25 in ((0, 0), (4, 4), (8, 9)):
+            body25[3 * b25 : 3 * b25 + 3] = [10.0 * kp[coco, 1], 10.0 * kp[coco, 0], 0.9]
+        body25[3 * 8 : 3 * 8 + 3] = [300.0, 600.0, 0.9]  # MidHip: no COCO-18 joint
+        other = tmp_path / "body25.json"
+        other.write_text(json.dumps({"people": [{"pose_keypoints_2d": body25}], "canvas_width": 640,
+                                     "canvas_height": 1280}))
+        page.set_input_files("#json-file", str(other))
+        page.wait_for_function("studio.keypoints()[1][0] === -1")
+        loaded = np.array(page.evaluate("studio.keypoints()"))
+        assert np.array_equal(loaded[[0, 4, 8]], kp[[0, 4, 8]]) and (loaded[[1, 2, 3, 5, 6, 7]] == -1).all()
+        page.keyboard.press("Control+z")
+        assert np.array_equal(page.evaluate("studio.keypoints()"), kp)
+
         # keyboard: pick the next joint (the left shoulder) and nudge it left; a library pose is fitted to the person
         page.focus("#pose-canvas")
         page.keyboard.press("]")
