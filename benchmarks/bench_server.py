@@ -12,17 +12,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx2 as httpx
 import numpy as np
 from PIL import Image
 
 from posestylizer.data.synth import render_sample
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from server_helpers import start_server
 
 
 def photo(identity: int, pose: int, size: tuple[int, int] | None) -> bytes:
@@ -36,23 +38,6 @@ def photo(identity: int, pose: int, size: tuple[int, int] | None) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def start_server(checkpoint: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "posestylizer", "serve", "--checkpoint", checkpoint,
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            httpx.get(url + "/api/contract", timeout=2)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def timed(n: int, call) -> list[float]:
@@ -74,6 +59,7 @@ def main() -> None:
     size = tuple(int(v) for v in args.photo_size.split("x")) if args.photo_size else None
     source, second = photo(2, 0, size), photo(2, 1, size)  # people the estimator finds at both sizes
     proc, url = start_server(args.checkpoint)
+    url = url.rstrip("/")
     try:
         with httpx.Client(base_url=url, timeout=120) as client:
             est = client.post("/api/estimate", files={"image": ("p.png", source)}).json()

@@ -11,18 +11,13 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from pipeline_helpers import street_scene
-from server_helpers import jpeg, person_photo, png, tiny_checkpoint
+from server_helpers import jpeg, person_photo, png, start_server, tiny_checkpoint
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -36,31 +31,11 @@ pytest.importorskip("fastapi")
 pytest.importorskip("mediapipe")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`posestylizer serve` on a free loopback port with a tiny checkpoint and a 0.2 MB upload limit."""
     ckpt = tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
-    port = _free_port()
-    cmd = [sys.executable, "-m", "posestylizer", "serve", "--checkpoint", str(ckpt), "--port", str(port),
-           "--max-upload-mb", "0.2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/contract", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"server did not start: {proc.communicate()[0][-2000:]}")
-            time.sleep(0.5)
+    proc, url = start_server(ckpt, "--max-upload-mb", "0.2")
     yield url
     proc.terminate()
     proc.wait(timeout=30)

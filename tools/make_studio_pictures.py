@@ -9,12 +9,8 @@ Needs the web and test extras and /usr/bin/chromium. Rerun it when a better-trai
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,26 +20,10 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from pipeline_helpers import street_scene
+from server_helpers import start_server
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]  # fmt: skip
-
-
-def serve(checkpoint: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "posestylizer", "serve", "--checkpoint", checkpoint,
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url + "api/contract", timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def drag(page, source: tuple[int, int], goal: tuple[int, int]) -> None:
@@ -74,7 +54,7 @@ def save(path: Path, png: bytes) -> None:
 def main(checkpoint: str, out: Path = REPO / "docs" / "images") -> None:
     photo = Path(tempfile.mkdtemp()) / "street.jpg"
     Image.fromarray(street_scene([(1, 150, 330, 260), (2, 330, 320, 200)])[0]).save(photo, quality=92)
-    proc, url = serve(checkpoint)
+    proc, url = start_server(checkpoint)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
