@@ -22,9 +22,9 @@ pytest.importorskip("mediapipe")
 psutil = pytest.importorskip("psutil")
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import positive_data_acceptance, response_schema_conformance  # noqa: E402
-from server_helpers import person_photo, png, start_server, tiny_checkpoint  # noqa: E402
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance, response_schema_conformance
+from server_helpers import person_photo, png, start_server, tiny_checkpoint
 
 pytestmark = pytest.mark.slow
 
