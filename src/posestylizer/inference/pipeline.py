@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+import posestylizer.inference.framing as fr
 from posestylizer.contract import InputContract
 from posestylizer.errors import CheckpointError, ConfigError, InputError, MissingKeypointsError
-from posestylizer.inference import framing as fr
 from posestylizer.inference.inputs import (
     classify_target,
     keypoint_array,
