@@ -26,7 +26,7 @@ def reference_dir() -> Path:
 @pytest.fixture(scope="session")
 def random_weights_dir(tmp_path_factory) -> Path:
     """Random Inception / AlexNet / VGG16 weights in their real file formats and standard names (no downloads here)."""
-    from posestylizer.weights import write_random_weights
+    from weights_helpers import write_random_weights
 
     folder = tmp_path_factory.mktemp("weights")
     for key in ("inception", "alexnet", "vgg16"):

@@ -11,7 +11,6 @@ Only top-level networks and the training loop read these objects; blocks take pl
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -229,7 +228,3 @@ def model_config_from_dict(values: dict[str, Any], where: str = "config") -> Mod
     cfg = ExperimentConfig()
     merge_dict(cfg, {"model": values}, where)
     return cfg.model
-
-
-def model_config_to_json(cfg: ModelConfig) -> str:
-    return json.dumps(dataclasses.asdict(cfg), indent=2)

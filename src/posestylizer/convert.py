@@ -8,7 +8,6 @@ table below; the architecture is inferred from tensor shapes, the image size fro
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from posestylizer.config import ExperimentConfig, ModelConfig, load_config
 from posestylizer.errors import CheckpointError
+from posestylizer.files import read_state_dict_file
 
 # (reference pattern, our name); applied to keys without the "module." / "model." prefixes.
 _KEY_RULES: tuple[tuple[str, str], ...] = (
@@ -49,8 +49,7 @@ def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in state.items():
         for prefix in ("module.", "model."):
-            if key.startswith(prefix):
-                key = key[len(prefix) :]
+            key = key.removeprefix(prefix)
         out[key] = value
     return out
 
@@ -104,30 +103,12 @@ def reference_discriminator_to_native(state: dict[str, torch.Tensor]) -> dict[st
     return out
 
 
-def read_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load a state dict from a ``.pth`` file safely (``weights_only=True``).
+def read_checkpoint_file(path: str | Path, what: str = "PyTorch checkpoint") -> dict[str, torch.Tensor]:
+    """Load a state dict from an authors' ``.pth`` file safely (``weights_only=True``).
 
     Accepts a bare state dict or a dict holding one under ``state_dict`` (as our fixtures and many trainers do).
     """
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found (nothing is trained from scratch silently; check the path)")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder; give the authors' .pth file (e.g. latest_netG.pth)")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"{path}: refused to unpickle non-tensor objects (weights_only=True): {str(err).splitlines()[0]}"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - torch.load raises many types on foreign bytes (IndexError on text)
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {first}") from None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict of tensors")
-    return obj
+    return read_state_dict_file(path, what, CheckpointError)
 
 
 def infer_model_config(
