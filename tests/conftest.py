@@ -18,6 +18,17 @@ def _seed():
 
 
 @pytest.fixture(scope="session")
+def _user_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("user-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(_user_cache, monkeypatch):
+    """Caches (dataset check verdicts) go to a folder of this test session, not the user's ~/.cache."""
+    monkeypatch.setenv("POSESTYLIZER_CACHE", str(_user_cache))
+
+
+@pytest.fixture(scope="session")
 def reference_dir() -> Path:
     assert REFERENCE.is_dir(), f"reference fixtures not found at {REFERENCE} (shared/ must sit beside the repo)"
     return REFERENCE

@@ -1,8 +1,10 @@
-"""Read the authors' generator checkpoints (``latest_netG.pth``) and map them onto :class:`Generator`.
+"""Read the authors' checkpoints and map them onto our networks.
 
-Reference key names (§3.9, with an optional ``module.`` prefix from DataParallel runs) are translated to ours by the
-table below; the architecture is inferred from tensor shapes, the image size from a preset. Every mismatch is one
-:class:`CheckpointError` listing missing, unexpected and wrongly shaped keys.
+Generator files (``latest_netG.pth``, §3.9, with an optional ``module.`` prefix from DataParallel runs) are translated
+to :class:`Generator` names by the table below; the architecture is inferred from tensor shapes, the image size from a
+preset. Discriminator files (``latest_netD_PB.pth``, ``latest_netD_PP.pth``, §4) map onto ours for fine-tuning
+(``posestylizer train --init-from``). Every mismatch is one :class:`CheckpointError` listing missing, unexpected and
+wrongly shaped keys.
 """
 
 from __future__ import annotations
@@ -103,6 +105,55 @@ def reference_discriminator_to_native(state: dict[str, torch.Tensor]) -> dict[st
     return out
 
 
+# The authors' run folder: checkpoint/<name>/{latest,<epoch>}_{netG,netD_PB,netD_PP}.pth (§5.5).
+REFERENCE_NETWORKS = {"G": "netG", "D_PB": "netD_PB", "D_PP": "netD_PP"}
+
+
+def find_reference_files(paths: list[str | Path]) -> dict[str, Path]:
+    """Which of the authors' files holds which network: ``"G"`` / ``"D_PB"`` / ``"D_PP"`` -> file.
+
+    Args:
+        paths: one folder (its ``latest_netG.pth``, ``latest_netD_PB.pth``, ``latest_netD_PP.pth``, those present) or
+            files named ``<label>_netG.pth``, ``<label>_netD_PB.pth``, ``<label>_netD_PP.pth``.
+    Raises:
+        CheckpointError: nothing found, a file name that names no network, a network given twice, a missing file.
+    """
+    found: dict[str, Path] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            hits = {k: path / f"latest_{n}.pth" for k, n in REFERENCE_NETWORKS.items()}
+            hits = {k: p for k, p in hits.items() if p.is_file()}
+            if not hits:
+                raise CheckpointError(f"{path}: no latest_netG.pth, latest_netD_PB.pth or latest_netD_PP.pth here")
+        else:
+            keys = [k for k, n in REFERENCE_NETWORKS.items() if path.name.endswith(f"_{n}.pth")]
+            if not keys:
+                raise CheckpointError(
+                    f"{path}: name says no network; the authors' files end in _netG.pth, _netD_PB.pth or _netD_PP.pth"
+                )
+            if not path.is_file():
+                raise CheckpointError(f"{path}: checkpoint file not found")
+            hits = {keys[0]: path}
+        for key, p in hits.items():
+            if key in found:
+                raise CheckpointError(f"{p}: {key} is already given by {found[key]}; give one file per network")
+            found[key] = p
+    if not found:
+        raise CheckpointError("no authors' checkpoint given: pass a folder or files like latest_netG.pth")
+    return found
+
+
+def read_reference_networks(paths: list[str | Path]) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, str]]:
+    """Native-named state dicts of the authors' G / D_PB / D_PP files (:func:`find_reference_files`), and the file of
+    each (same keys)."""
+    files = find_reference_files(paths)
+    states = {}
+    for key, path in files.items():
+        state = read_checkpoint_file(path, f"authors' {REFERENCE_NETWORKS[key]} checkpoint")
+        states[key] = reference_to_native(state) if key == "G" else reference_discriminator_to_native(state)
+    return states, {k: str(p) for k, p in files.items()}
+
+
 def read_checkpoint_file(path: str | Path, what: str = "PyTorch checkpoint") -> dict[str, torch.Tensor]:
     """Load a state dict from an authors' ``.pth`` file safely (``weights_only=True``).
 
@@ -138,7 +189,9 @@ def infer_model_config(
     return cfg
 
 
-def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+def check_state_dict(
+    model: torch.nn.Module, state: dict[str, torch.Tensor], source: str, what: str = "the APS generator"
+) -> None:
     """Raise one CheckpointError listing missing, unexpected and wrongly shaped keys (first 8 of each)."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -154,4 +207,4 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sou
             if items:
                 more = f" (+{len(items) - 8} more)" if len(items) > 8 else ""
                 parts.append(f"{label} {len(items)}: " + "; ".join(items[:8]) + more)
-        raise CheckpointError(f"{source}: does not match the APS generator: " + " | ".join(parts))
+        raise CheckpointError(f"{source}: does not match {what}: " + " | ".join(parts))

@@ -16,11 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
-
-import torch
+from typing import IO, TYPE_CHECKING, Any
 
 from posestylizer.errors import CheckpointError, UserError
+
+if TYPE_CHECKING:  # torch is imported where it is used: configs and CSV writers stay light to import
+    import torch
 
 
 # ------------------------------------------------------------------------------------------------ atomic writes
@@ -81,6 +82,15 @@ def replace_dir_atomically(build: Callable[[Path], None], out_dir: str | Path) -
     return out_dir
 
 
+def user_cache_dir() -> Path:
+    """Where small derived facts are cached (never inside a dataset, which may be read-only or shared):
+    ``$POSESTYLIZER_CACHE``, else ``$XDG_CACHE_HOME/posestylizer``, else ``~/.cache/posestylizer``."""
+    if os.environ.get("POSESTYLIZER_CACHE"):
+        return Path(os.environ["POSESTYLIZER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "posestylizer"
+
+
 # ------------------------------------------------------------------------------------------------ weights-only reads
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
@@ -96,6 +106,8 @@ def read_weights_only(path: str | Path, what: str, error: type[UserError] = Chec
         error: the :class:`~posestylizer.errors.UserError` subclass raised (one line naming ``path``) when the
             file is missing, a folder, holds pickled code or cannot be read.
     """
+    import torch
+
     path = Path(path)
     if not path.exists():
         raise error(f"{path}: {what} file not found (nothing starts from scratch silently; check the path)")
@@ -131,6 +143,8 @@ def read_state_dict_file(
         state = read_weights_only(path, what, error)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
+    import torch
+
     if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
         raise error(f"{path}: holds a {type(state).__name__}, not a state dict of tensors ({what})")
     return state

@@ -1,10 +1,11 @@
-"""Learning-rate schedule of the reference (§5.5): constant, then linear decay that reaches exactly 0.
+"""When training stops and which learning rate each iteration uses: one policy for the epoch and the budget regime.
 
-``LambdaLR`` stepped once at the end of every epoch with
-``factor(e) = 1 - max(0, e + 1 + epoch_count - niter) / (niter_decay + 1)``, ``epoch_count = 1`` and ``e`` the
-0-based scheduler count, so 1-based epoch E trains with ``lr * factor(E - 1)``: with niter = niter_decay = 400,
-epochs 1-399 use the full rate, epoch 400 0.99751, epoch 600 0.49875, epoch 799 0.00249 and epoch 800 exactly 0
-(reference quirk 8, reproduced).
+The reference (§5.5) keeps the rate constant for ``niter`` epochs, then decays it linearly to exactly 0 over
+``niter_decay`` epochs: ``LambdaLR`` stepped once at the end of every epoch with
+``factor(e) = 1 - max(0, e + 1 + epoch_count - niter) / (niter_decay + 1)``, ``epoch_count = 1`` and ``e`` the 0-based
+scheduler count, so 1-based epoch E trains with ``lr * factor(E - 1)``: with niter = niter_decay = 400, epochs 1-399
+use the full rate, epoch 400 0.99751, epoch 600 0.49875, epoch 799 0.00249 and epoch 800 exactly 0 (reference quirk 8,
+reproduced). A wall-clock budget (the demo) stretches the same shape over the budget instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch
 
 
 class LinearDecay:
-    """``factor(e)`` of the reference rule, picklable as plain numbers (scheduler state dicts stay weights-only)."""
+    """``factor(e)`` of the reference rule (``e`` = completed epochs)."""
 
     def __init__(self, niter: int, niter_decay: int, epoch_count: int = 1) -> None:
         self.niter, self.niter_decay, self.epoch_count = niter, niter_decay, epoch_count
@@ -27,12 +28,8 @@ def epoch_factor(epoch: int, niter: int, niter_decay: int) -> float:
     return LinearDecay(niter, niter_decay)(epoch - 1)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, niter: int, niter_decay: int) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, LinearDecay(niter, niter_decay))
-
-
 def budget_factor(fraction: float, niter: int, niter_decay: int) -> float:
-    """The same shape stretched over a wall-clock budget (the demo): ``fraction`` of the budget spent -> LR factor.
+    """The same shape stretched over a wall-clock budget: ``fraction`` of the budget spent -> LR factor.
 
     Constant for the first ``niter / (niter + niter_decay)`` of the time, then linear to 0 at the end.
     """
@@ -46,3 +43,59 @@ def budget_factor(fraction: float, niter: int, niter_decay: int) -> float:
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+class TrainingPolicy:
+    """The stop condition and the LR factor of a run, in one of two regimes.
+
+    - epochs (``time_budget == 0``, the reference): the run ends after ``epochs + epochs_decay`` epochs; iteration
+      in 0-based epoch e uses ``lr * LinearDecay(e)``, the value ``LambdaLR`` stepped once per epoch gives.
+    - wall-clock budget (``time_budget > 0`` seconds, the demo): the run ends when the budget is spent; the rate follows
+      :func:`budget_factor` of the fraction spent.
+
+    :attr:`elapsed` (training wall-clock seconds over every resumed segment of the run) is advanced by the loop and is
+    part of :meth:`state_dict`, so a resumed budget run continues its clock instead of restarting it.
+
+    Args:
+        epochs: epochs at the full rate (reference ``niter``).
+        epochs_decay: epochs of linear decay (reference ``niter_decay``).
+        time_budget: seconds of training; 0 = the epoch regime.
+    """
+
+    def __init__(self, epochs: int, epochs_decay: int, time_budget: float = 0.0) -> None:
+        if time_budget < 0:
+            raise ValueError(f"time_budget must be >= 0 seconds, got {time_budget}")
+        self.epochs, self.epochs_decay, self.time_budget = epochs, epochs_decay, float(time_budget)
+        self.elapsed = 0.0
+
+    @classmethod
+    def from_config(cls, train_cfg) -> TrainingPolicy:
+        """From a :class:`~posestylizer.config.TrainConfig` (``epochs``, ``epochs_decay``, ``time_budget``)."""
+        return cls(train_cfg.epochs, train_cfg.epochs_decay, train_cfg.time_budget)
+
+    @property
+    def budgeted(self) -> bool:
+        return self.time_budget > 0
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
+
+    def lr_factor(self, epoch: int) -> float:
+        """Factor of the base rate for the next iteration, ``epoch`` = completed epochs; in [0, 1]."""
+        if self.budgeted:
+            return budget_factor(self.elapsed / self.time_budget, self.epochs, self.epochs_decay)
+        return LinearDecay(self.epochs, self.epochs_decay)(epoch)
+
+    def finished(self, epoch: int) -> bool:
+        """True once the run is complete (``epoch`` = completed epochs)."""
+        if self.budgeted:
+            return self.elapsed >= self.time_budget
+        return epoch >= self.total_epochs
+
+    def state_dict(self) -> dict:
+        return {"elapsed": self.elapsed, "time_budget": self.time_budget}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the clock; the regime and the budget come from the (possibly changed) config."""
+        self.elapsed = float(state["elapsed"])

@@ -1,7 +1,8 @@
 """Full training state on disk: atomic writes, keep-last-N, RNG states, weights-only loading.
 
-A checkpoint is one ``torch.save`` of plain dicts, tensors and numbers (network and optimiser state dicts, schedulers,
-image pools, RNG states of Python/NumPy/torch, counters), read back with ``weights_only=True``: no pickled code.
+A checkpoint is one ``torch.save`` of plain dicts, tensors and numbers (network and optimiser state dicts, the training
+policy's clock, image pools, RNG states of Python/NumPy/torch, counters), read back with ``weights_only=True``: no
+pickled code.
 """
 
 from __future__ import annotations
