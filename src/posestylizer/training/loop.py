@@ -126,6 +126,10 @@ class Trainer:
     def _memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.cfg.train.channels_last else torch.preserve_format
 
+    @property
+    def _contiguous_format(self) -> torch.memory_format:
+        return torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
+
     def _build_networks(self) -> None:
         """G, D_PB and D_PP in train mode on this rank's device (same weights on every rank)."""
         t = self.cfg.train
@@ -220,8 +224,10 @@ class Trainer:
             ("PP", self.pp_call, torch.cat([tgt_img, src_img], 1), torch.cat([fake, src_img], 1)),
             ("PB", self.pb_call, torch.cat([tgt_img, tgt_pose], 1), torch.cat([fake, tgt_pose], 1)),
         ):
+            # The pool re-stacks stored entries in the default layout; give D its inputs in the configured one.
+            fake_pair = self.pools[name].query(fake_pair).contiguous(memory_format=self._contiguous_format)
             with self._autocast():
-                loss_d, d_stats = self.objective.discriminator(name, call, real_pair, self.pools[name].query(fake_pair))
+                loss_d, d_stats = self.objective.discriminator(name, call, real_pair, fake_pair)
             self._update(f"D_{name}", loss_d)
             stats.update(d_stats)
         if self.scaler is not None:
