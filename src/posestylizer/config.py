@@ -153,29 +153,31 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def _field(obj: Any, dotted: str, where: str) -> tuple[Any, str, Any]:
-    """(dataclass holding the field, field name, annotated type) of a dotted key; ConfigError for unknown keys."""
+def _field(obj: Any, dotted: str, where: str, prefix: str = "") -> tuple[Any, str, Any]:
+    """(dataclass holding the field, field name, annotated type) of a dotted key; ConfigError for unknown keys.
+
+    ``prefix`` is the section path of ``obj`` inside the whole config (for messages)."""
     *parents, leaf = dotted.split(".")
     for part in parents:
         if not dataclasses.is_dataclass(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
-            raise ConfigError(f"{where}: unknown config key '{dotted}'")
+            raise ConfigError(f"{where}: unknown config key '{prefix}{dotted}'")
         obj = getattr(obj, part)
     fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
     if leaf not in fields:
         known = ", ".join(sorted(fields))
-        raise ConfigError(f"{where}: unknown config key '{dotted}' (known here: {known})")
+        raise ConfigError(f"{where}: unknown config key '{prefix}{dotted}' (known here: {known})")
     return obj, leaf, typing.get_type_hints(type(obj))[leaf]
 
 
-def _set(obj: Any, dotted: str, value: Any, where: str) -> None:
-    owner, leaf, hint = _field(obj, dotted, where)
+def _set(obj: Any, dotted: str, value: Any, where: str, prefix: str = "") -> None:
+    owner, leaf, hint = _field(obj, dotted, where, prefix)
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: '{dotted}' is a section; give a mapping")
+            raise ConfigError(f"{where}: '{prefix}{dotted}' is a section; give a mapping")
         for k, v in value.items():
-            _set(getattr(owner, leaf), str(k), v, f"{where} [{dotted}]")
+            _set(getattr(owner, leaf), str(k), v, where, f"{prefix}{dotted}.")
         return
-    setattr(owner, leaf, _coerce(value, hint, f"{where}: {dotted}"))
+    setattr(owner, leaf, _coerce(value, hint, f"{where}: {prefix}{dotted}"))
 
 
 def set_value(cfg: ExperimentConfig, dotted: str, value: Any, where: str) -> ExperimentConfig:
