@@ -106,7 +106,7 @@ def test_wrong_image_size_for_layout(root):
 def test_a_clean_check_is_remembered_by_file_sizes_and_times(root, tmp_path, monkeypatch):
     import shutil
 
-    import posestylizer.data.check as check
+    from posestylizer.data import check
 
     data = tmp_path / "copy"
     shutil.copytree(root, data)
@@ -119,7 +119,7 @@ def test_a_clean_check_is_remembered_by_file_sizes_and_times(root, tmp_path, mon
     PairDataset(data, "test")
     assert len(calls) == 2  # another phase, another verdict
 
-    image = sorted((data / "train").iterdir())[0]
+    image = min((data / "train").iterdir())
     content = image.read_bytes()
     image.write_bytes(content[: len(content) // 2])
     with pytest.raises(DataError, match="truncated"):

@@ -69,7 +69,7 @@ def test_rank_0_checks_the_dataset_and_every_rank_gets_its_verdict(tmp_path):
     good, broken = tmp_path / "good", tmp_path / "broken"
     for root in (good, broken):
         write_dataset(root, "market", identities=3, poses=2, seed=0)
-    image = sorted((broken / "train").iterdir())[0]
+    image = min((broken / "train").iterdir())
     image.write_bytes(image.read_bytes()[:100])
     roots = [str(good), str(broken)]
     mp.spawn(datasets_worker, args=(2, _free_port(), roots, str(tmp_path)), nprocs=2, join=True)  # no hang
