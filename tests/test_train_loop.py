@@ -8,6 +8,7 @@ from torch.utils.data import default_collate
 from train_helpers import ToyPairs, tiny_config
 
 import posestylizer.training.run as run_module
+import posestylizer.training.schedule as schedule_module
 from posestylizer.training.loop import Trainer
 from posestylizer.training.run import find_checkpoint, read_scalars, train
 from posestylizer.training.schedule import budget_factor
@@ -70,11 +71,12 @@ def test_channels_last_reaches_every_convolution(channels_last):
 
 
 class FakeClock:
-    """Wall time that advances exactly one second per training iteration (the loop reads it through run.perf_counter)."""
+    """Wall time that advances exactly one second per training iteration (the policy's clock and the loop read it)."""
 
     def __init__(self, monkeypatch) -> None:
         self.now = 0.0
-        monkeypatch.setattr(run_module, "perf_counter", lambda: self.now)
+        for module in (schedule_module, run_module):
+            monkeypatch.setattr(module, "perf_counter", lambda: self.now)
         step = Trainer.train_step
 
         def timed_step(trainer, batch):

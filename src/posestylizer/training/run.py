@@ -19,23 +19,19 @@ in the collectives (loss averaging, state gathering, the stop decision).
 from __future__ import annotations
 
 import copy
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import Self
 
 import numpy as np
-import torch
-import torch.distributed as dist
 
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.training.distributed import DistInfo, barrier
 from posestylizer.training.hooks import Checkpoints, Hook, ProgressBar, SampleGrids, ScalarLog, read_scalars
 from posestylizer.training.loop import Trainer
-from posestylizer.training.schedule import TrainingPolicy
+from posestylizer.training.schedule import Clock, StopFlag
 from posestylizer.training.state import CheckpointDir, load_state
 
 # read_scalars is re-exported: run folders are read through this module.
@@ -89,53 +85,6 @@ def fixed_batch(dataset, count: int) -> dict:
     return default_collate([dataset[i] for i in idx])
 
 
-class StopFlag:
-    """SIGINT/SIGTERM ask the loop to stop at the next iteration boundary (then checkpoint); a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, object] = {}
-
-    def __enter__(self) -> Self:
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-class Clock:
-    """Advances the policy's training seconds after every iteration and agrees on the stop request.
-
-    Under torchrun one all-reduce (max) per iteration gives every rank the same elapsed time and the stop request of
-    any rank, so that all ranks use the same learning rate and stop at the same iteration.
-    """
-
-    def __init__(self, policy: TrainingPolicy, info: DistInfo) -> None:
-        self.policy, self.info = policy, info
-        self.base, self.start = policy.elapsed, perf_counter()
-
-    def tick(self, stop_requested: bool) -> bool:
-        """Update ``policy.elapsed``; True when any rank asks to stop."""
-        elapsed = self.base + perf_counter() - self.start
-        if self.info.distributed:
-            both = torch.tensor([float(stop_requested), elapsed], dtype=torch.float64, device=self.info.device)
-            dist.all_reduce(both, op=dist.ReduceOp.MAX)
-            stop_requested, elapsed = bool(both[0].item() > 0), float(both[1].item())
-        self.policy.elapsed = elapsed
-        return stop_requested
-
-
 @dataclass
 class RunResult:
     run_dir: Path | None
@@ -155,6 +104,13 @@ class RunResult:
 def _refuse_existing_run(run_dir: Path, resume: bool) -> None:
     if not resume and CheckpointDir(run_dir / "checkpoints").latest() is not None:
         raise ConfigError(f"{run_dir}: already holds a run; add --resume to continue it or choose another --out")
+
+
+def _write_run_folder(cfg: ExperimentConfig, run_dir: Path, info: DistInfo) -> None:
+    if info.is_main:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.yaml")
+    barrier(info)
 
 
 def _start_from(trainer: Trainer, resume_from, init_from, main: bool) -> None:
@@ -213,18 +169,9 @@ def train(
     # Settings and weights files are checked here (one-line errors), before the run folder exists.
     trainer = Trainer(cfg, dataset, info, perceptual=perceptual)
     _start_from(trainer, resume_from, init_from, main)
-    if main:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        cfg.save(run_dir / "config.yaml")
-    barrier(info)
-    t, start_step = cfg.train, trainer.step
-    log = ScalarLog(run_dir if main else None, info, t.log_every, t.batch_size, resume_step=trainer.step)
-    hooks: list[Hook] = [log]
-    if main and progress:
-        hooks.append(ProgressBar(trainer, log))
-    grid_batch = fixed_batch(sample_data if sample_data is not None else dataset, 6) if main else None
-    hooks.append(SampleGrids(run_dir if main else None, t.sample_every, sample_grid, grid_batch))
-    hooks.append(Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step))
+    _write_run_folder(cfg, run_dir, info)
+    start_step = trainer.step
+    hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress)
     try:
         reason, seconds = _loop(trainer, hooks, max_steps)
     finally:
@@ -235,11 +182,25 @@ def train(
         steps=trainer.step,
         epochs=trainer.epoch,
         seconds=seconds,
-        images=(trainer.step - start_step) * t.batch_size,
+        images=(trainer.step - start_step) * cfg.train.batch_size,
         interrupted=reason == "interrupted",
-        last_losses=log.last,
+        last_losses=hooks[0].last,
         trainer=trainer,
     )
+
+
+def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list[Hook]:
+    """Scalar log (first), progress bar, sample grids and checkpoints, in the order they run after each step."""
+    t, info = trainer.cfg.train, trainer.dist
+    main_dir = run_dir if info.is_main else None
+    log = ScalarLog(main_dir, info, t.log_every, t.batch_size, resume_step=trainer.step)
+    hooks: list[Hook] = [log]
+    if info.is_main and progress:
+        hooks.append(ProgressBar(trainer, log))
+    grid_batch = fixed_batch(sample_data, 6) if info.is_main else None
+    hooks.append(SampleGrids(main_dir, t.sample_every, sample_grid, grid_batch))
+    hooks.append(Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step))
+    return hooks
 
 
 def _loop(trainer: Trainer, hooks: list[Hook], max_steps: int) -> tuple[str, float]:

@@ -6,11 +6,21 @@ The reference (§5.5) keeps the rate constant for ``niter`` epochs, then decays 
 scheduler count, so 1-based epoch E trains with ``lr * factor(E - 1)``: with niter = niter_decay = 400, epochs 1-399
 use the full rate, epoch 400 0.99751, epoch 600 0.49875, epoch 799 0.00249 and epoch 800 exactly 0 (reference quirk 8,
 reproduced). A wall-clock budget (the demo) stretches the same shape over the budget instead.
+
+:class:`TrainingPolicy` decides both regimes; :class:`Clock` advances its seconds and :class:`StopFlag` turns Ctrl-C
+into a stop at an iteration boundary.
 """
 
 from __future__ import annotations
 
+import signal
+from time import perf_counter
+from typing import Self
+
 import torch
+import torch.distributed as dist
+
+from posestylizer.training.distributed import DistInfo
 
 
 class LinearDecay:
@@ -99,3 +109,50 @@ class TrainingPolicy:
     def load_state_dict(self, state: dict) -> None:
         """Restore the clock; the regime and the budget come from the (possibly changed) config."""
         self.elapsed = float(state["elapsed"])
+
+
+class StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop at the next iteration boundary (then checkpoint); a second SIGINT aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> Self:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Clock:
+    """Advances the policy's training seconds after every iteration and agrees on the stop request.
+
+    Under torchrun one all-reduce (max) per iteration gives every rank the same elapsed time and the stop request of
+    any rank, so that all ranks use the same learning rate and stop at the same iteration.
+    """
+
+    def __init__(self, policy: TrainingPolicy, info: DistInfo) -> None:
+        self.policy, self.info = policy, info
+        self.base, self.start = policy.elapsed, perf_counter()
+
+    def tick(self, stop_requested: bool) -> bool:
+        """Update ``policy.elapsed``; True when any rank asks to stop."""
+        elapsed = self.base + perf_counter() - self.start
+        if self.info.distributed:
+            both = torch.tensor([float(stop_requested), elapsed], dtype=torch.float64, device=self.info.device)
+            dist.all_reduce(both, op=dist.ReduceOp.MAX)
+            stop_requested, elapsed = bool(both[0].item() > 0), float(both[1].item())
+        self.policy.elapsed = elapsed
+        return stop_requested
