@@ -318,25 +318,16 @@ def load_datasets(cfg: ExperimentConfig, info: DistInfo):
 
 
 def run_training(
-    *,
-    preset: str | None,
-    data: str | None,
-    overrides: list[str],
-    config_file: str | None = None,
-    out: str | None = None,
-    resume: str | None = None,
-    init_from: list[str] | None = None,
-    vgg_weights: str | None = None,
-    max_steps: int = 0,
-    progress: bool = True,
+    *, init_from: list[str] | None = None, max_steps: int = 0, progress: bool = True, **command_line
 ) -> RunResult:
-    """What ``posestylizer train`` does, single-process or as one torchrun rank."""
+    """What ``posestylizer train`` does, single-process or as one torchrun rank.
+
+    ``command_line`` holds the keyword arguments of :func:`resolve_run` (preset, data, overrides, config_file, out,
+    resume, vgg_weights); ``init_from``, ``max_steps`` and ``progress`` are passed to :func:`train`.
+    """
     from posestylizer.training.distributed import init_distributed, shutdown_distributed
 
-    cfg, run_dir, checkpoint = resolve_run(
-        preset=preset, data=data, overrides=overrides, config_file=config_file, out=out, resume=resume,
-        vgg_weights=vgg_weights,
-    )  # fmt: skip
+    cfg, run_dir, checkpoint = resolve_run(**command_line)
     info = init_distributed(cfg.train.device)
     try:
         dataset, samples = load_datasets(cfg, info)
