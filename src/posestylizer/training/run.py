@@ -115,8 +115,6 @@ def _write_run_folder(cfg: ExperimentConfig, run_dir: Path, info: DistInfo) -> N
 
 def _start_from(trainer: Trainer, resume_from, init_from, main: bool) -> None:
     """Exact continuation of a checkpoint, or fresh training from given network weights (the authors')."""
-    if resume_from is not None and init_from:
-        raise ConfigError("--init-from starts a new run from given weights; it cannot be combined with --resume")
     if resume_from is not None:
         trainer.load_state_dict(load_state(resume_from), str(resume_from))
     elif init_from:
@@ -165,6 +163,8 @@ def train(
     if time_budget is not None:
         cfg = copy.deepcopy(cfg)
         cfg.train.time_budget = float(time_budget)
+    if resume_from is not None and init_from:
+        raise ConfigError("--init-from starts a new run from given weights; it cannot be combined with --resume")
     _refuse_existing_run(run_dir, resume=resume_from is not None)
     # Settings and weights files are checked here (one-line errors), before the run folder exists.
     trainer = Trainer(cfg, dataset, info, perceptual=perceptual)
