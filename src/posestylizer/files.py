@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -115,12 +116,17 @@ def read_weights_only(path: str | Path, what: str, error: type[UserError] = Chec
         raise error(f"{path}: is a folder; give the {what} file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise error(
-            f"{path}: refused to unpickle non-tensor objects (weights_only=True) from this {what}: {_first_line(err)}"
-        ) from None
     except Exception as err:  # noqa: BLE001 - torch.load raises many types on foreign bytes (IndexError on text)
-        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {_first_line(err)}") from None
+        # torch reports pickled code and plain garbage as the same UnpicklingError; only the text tells them apart.
+        code = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        if isinstance(err, pickle.UnpicklingError) and code:
+            raise error(
+                f"{path}: refused to unpickle {code.group(1)} from this {what} (weights_only=True: tensors and plain "
+                "values only); save the state dict alone"
+            ) from None
+        detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(err))  # torch's own first line is advice
+        reason = detail.group(1) if detail else _first_line(err)
+        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {reason}") from None
 
 
 def read_state_dict_file(
@@ -138,7 +144,9 @@ def read_state_dict_file(
         try:
             state = load_file(str(path))
         except (SafetensorError, OSError) as err:
-            raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {_first_line(err)}") from None
+            detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(err))  # torch's own first line is advice
+        reason = detail.group(1) if detail else _first_line(err)
+        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {reason}") from None
     else:
         state = read_weights_only(path, what, error)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
