@@ -144,9 +144,7 @@ def read_state_dict_file(
         try:
             state = load_file(str(path))
         except (SafetensorError, OSError) as err:
-            detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(err))  # torch's own first line is advice
-        reason = detail.group(1) if detail else _first_line(err)
-        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {reason}") from None
+            raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {_first_line(err)}") from None
     else:
         state = read_weights_only(path, what, error)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
