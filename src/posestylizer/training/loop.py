@@ -1,10 +1,10 @@
 """The APS training loop (reference §5.4): one G forward, then G's step, D_PP's step and D_PB's step.
 
 :class:`Trainer` holds the networks, optimisers, image pools and the training policy
-(:class:`~posestylizer.training.schedule.TrainingPolicy`) of one run and counts its own iterations and epochs. Everything that decides the next number
-(networks, optimisers, policy clock, image pools, RNG states of every rank, counters) is in :meth:`Trainer.state_dict`,
-so a resumed run continues exactly. The run around it (folder, logging, samples, checkpoints) is
-:func:`posestylizer.training.run.train`.
+(:class:`~posestylizer.training.schedule.TrainingPolicy`) of one run and counts its own iterations and epochs.
+Everything that decides the next number (networks, optimisers, policy clock, image pools, RNG states of every rank,
+counters) is in :meth:`Trainer.state_dict`, so a resumed run continues exactly. The run around it (folder, logging,
+samples, checkpoints) is :func:`posestylizer.training.run.train`.
 """
 
 from __future__ import annotations
@@ -194,8 +194,8 @@ class Trainer:
         return torch.autocast(self.dist.device.type, dtype=self.autocast_dtype)
 
     def _to_device(self, batch: dict) -> dict[str, torch.Tensor]:
-        nb = self.dist.device.type == "cuda"
-        return {k: batch[k].to(self.dist.device, non_blocking=nb, memory_format=self._memory_format) for k in BATCH_KEYS}
+        nb, fmt = self.dist.device.type == "cuda", self._memory_format
+        return {k: batch[k].to(self.dist.device, non_blocking=nb, memory_format=fmt) for k in BATCH_KEYS}
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optimizers[name]
