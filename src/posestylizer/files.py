@@ -53,6 +53,21 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary sibling path of ``path`` for writers that take a file name (PIL, imageio, CSV writers); renamed
+    over ``path`` when the block succeeds, removed when it fails, so that ``path`` is never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_file`); returns ``path``."""
     with atomic_file(path, "w", encoding=encoding) as fh:
