@@ -182,7 +182,11 @@ class PoseStylizerPipeline:
         if self._estimator is None or isinstance(self._estimator, str):
             from posestylizer.estimators import get_estimator
 
-            self._estimator = get_estimator(self._estimator or "mediapipe")
+            name = self._estimator or "mediapipe"
+            # Photos hold people anywhere, often several: MediaPipe's detector must find them. Its "auto" region mode
+            # assumes the image is a crop around one whole person and would invent one on a covered photo.
+            options = {"roi": "detect"} if name == "mediapipe" else {}
+            self._estimator = get_estimator(name, **options)
         return self._estimator
 
     def _autocast(self):
