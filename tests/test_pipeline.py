@@ -22,7 +22,7 @@ from posestylizer.errors import (
 )
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.inference.framing import FRAMINGS, ankle_bottom, face_top, torso_length
-from posestylizer.pose import heatmaps_tensor, present
+from posestylizer.pose import heatmaps, present
 from posestylizer.poselibrary import pose_names
 
 pytest.importorskip("mediapipe")
@@ -125,8 +125,8 @@ def test_render_is_the_generator_forward_and_batches_agree(pipe, street):
     with torch.no_grad():
         fake = pipe.generator(
             image_to_tensor(app.crop)[None].expand(3, -1, -1, -1),
-            heatmaps_tensor(app.keypoints, size, sigma)[None].expand(3, -1, -1, -1),
-            torch.stack([heatmaps_tensor(p, size, sigma) for p in poses]),
+            torch.from_numpy(heatmaps(app.keypoints, size, sigma))[None].expand(3, -1, -1, -1),
+            torch.stack([torch.from_numpy(heatmaps(p, size, sigma)) for p in poses]),
         )
     expected = ((fake.clamp(-1, 1) + 1) / 2 * 255).permute(0, 2, 3, 1).numpy().astype(np.uint8)
     got = np.stack([np.asarray(im) for im in batched])

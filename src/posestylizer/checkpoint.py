@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -26,31 +23,12 @@ from posestylizer.convert import (
     reference_to_native,
 )
 from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.files import replace_dir_atomically
 from posestylizer.models import Generator
 
 FORMAT = "posestylizer-generator"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
-
-
-def replace_dir_atomically(build, out_dir: str | Path) -> Path:
-    """Call ``build(tmp_dir)`` to fill a fresh sibling folder, then swap it in for ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        build(tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
 
 
 def save_generator(

@@ -142,7 +142,7 @@ def pair_from_name(filename: str) -> tuple[str, str] | None:
 def save_image(image: np.ndarray | Image.Image, path: str | Path, **options) -> Path:
     """Write a uint8 (H, W, 3) array or PIL image with PIL (format from the suffix, ``options`` to PIL's save)
     through a temporary sibling and a rename, so a crash never leaves a half-written file under the final name."""
-    from posestylizer.keypoints.io import atomic_path
+    from posestylizer.files import atomic_path
 
     path = Path(path)
     fmt = _image_format(path)

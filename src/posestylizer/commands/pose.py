@@ -114,14 +114,15 @@ def _register_export(pose_sub) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from posestylizer.keypoints.io import import_keypoints, write_annotations_atomic
+    from posestylizer.data.formats import write_annotations
+    from posestylizer.keypoints.io import import_keypoints
     from posestylizer.pose import present
 
     result = import_keypoints(
         args.files, fmt=args.fmt, image_size=_size(args.image_size), source_size=_size(args.source_size),
         image_ext=args.image_ext, threshold=args.threshold, min_visibility=args.min_visibility,
     )
-    write_annotations_atomic(args.out, result.rows)
+    write_annotations(args.out, result.rows)  # atomic
     found = sum(int(present(kp).any()) for kp in result.rows.values())
     print(f"wrote {args.out}: {len(result.rows)} image(s), {found} with keypoints")
     if result.outside:

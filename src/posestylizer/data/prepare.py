@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posestylizer.data.formats import write_pairs
+from posestylizer.data.formats import write_annotations, write_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.data.pairs import make_pairs
 from posestylizer.data.prepare_keypoints import FRAMES, FileKeypoints, Frame
@@ -31,7 +31,7 @@ from posestylizer.data.prepare_report import PrepareReport
 from posestylizer.data.prepare_sources import RawImage, fashion_images, market_images, split_from_lists
 from posestylizer.data.prepare_work import Outcome, Task, init_worker, output_path, prepare_image
 from posestylizer.errors import DataError
-from posestylizer.keypoints.io import atomic_path, write_annotations_atomic
+from posestylizer.files import atomic_path
 from posestylizer.progress import Progress
 
 KINDS = {"market1501": "market", "deepfashion": "fashion"}  # dataset -> layout preset
@@ -137,7 +137,7 @@ def _write_outputs(out: Path, layout: Layout, outcomes: list[Outcome], test_pair
             output_path(out, o.phase, o.name).unlink(missing_ok=True)
     for phase in PHASES:
         rows = {o.name: np.asarray(o.keypoints) for o in outcomes if o.phase == phase and o.drop is None}
-        write_annotations_atomic(layout.annotation_path(out, phase), rows)
+        write_annotations(layout.annotation_path(out, phase), rows)  # atomic
         pairs = make_pairs(rows, layout, max_pairs=test_pairs if phase == "test" else None, seed=seed)
         with atomic_path(layout.pairs_path(out, phase)) as tmp:
             write_pairs(tmp, pairs)

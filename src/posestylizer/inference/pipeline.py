@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+import posestylizer.inference.framing as fr
 from posestylizer.contract import InputContract
 from posestylizer.errors import CheckpointError, ConfigError, InputError, MissingKeypointsError
-from posestylizer.inference import framing as fr
 from posestylizer.inference.inputs import (
     classify_target,
     keypoint_array,
@@ -40,7 +40,7 @@ from posestylizer.inference.inputs import (
 )
 from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
-from posestylizer.pose import draw_pose, heatmaps_tensor, present
+from posestylizer.pose import draw_pose, heatmaps, present
 from posestylizer.poselibrary import library_pose, pose_names
 from posestylizer.viz import panel_row, stack_rows, to_uint8
 
@@ -182,7 +182,11 @@ class PoseStylizerPipeline:
         if self._estimator is None or isinstance(self._estimator, str):
             from posestylizer.estimators import get_estimator
 
-            self._estimator = get_estimator(self._estimator or "mediapipe")
+            name = self._estimator or "mediapipe"
+            # Photos hold people anywhere, often several: MediaPipe's detector must find them. Its "auto" region mode
+            # assumes the image is a crop around one whole person and would invent one on a covered photo.
+            options = {"roi": "detect"} if name == "mediapipe" else {}
+            self._estimator = get_estimator(name, **options)
         return self._estimator
 
     def _autocast(self):
@@ -230,7 +234,7 @@ class PoseStylizerPipeline:
         from posestylizer.data.dataset import image_to_tensor
 
         src = image_to_tensor(crop)[None].to(self.device)
-        src_pose = heatmaps_tensor(kp, self.size, self.contract.heatmap_sigma)[None].to(self.device)
+        src_pose = torch.from_numpy(heatmaps(kp, self.size, self.contract.heatmap_sigma))[None].to(self.device)
         with self._autocast():
             code = self.generator.appearance_code(src, src_pose)
         return Appearance(image=image, crop=crop, crop_box=box, keypoints=kp, photo_keypoints=photo_kp, code=code)
@@ -288,7 +292,7 @@ class PoseStylizerPipeline:
         images = []
         for start in range(0, len(kps), batch_size):
             chunk = kps[start : start + batch_size]
-            maps = torch.stack([heatmaps_tensor(k, self.size, self.contract.heatmap_sigma) for k in chunk])
+            maps = torch.stack([torch.from_numpy(heatmaps(k, self.size, self.contract.heatmap_sigma)) for k in chunk])
             code = appearance.code.expand(len(chunk), -1, -1, -1)
             with self._autocast():
                 fake = self.generator.decoder(code, maps.to(self.device))

@@ -137,7 +137,7 @@ def gif_frame_ms(fps: float) -> int:
 
 def write_clip(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
     """Write uint8 (H, W, 3) frames of one size as a looping GIF (Pillow) or an H.264 MP4 (imageio-ffmpeg)."""
-    from posestylizer.keypoints.io import atomic_path
+    from posestylizer.files import atomic_path
 
     path = check_output_path(path)
     if not frames:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+import posestylizer.keypoints.blazepose as blazepose
+import posestylizer.keypoints.coco as coco
+import posestylizer.keypoints.openpose as openpose
 from posestylizer.errors import DataError
-from posestylizer.keypoints import blazepose, coco, openpose
 from posestylizer.keypoints.core import PoseRecord, choose_person, scale_pose
 
 FORMATS = ("openpose", "coco", "blazepose", "patn")

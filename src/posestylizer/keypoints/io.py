@@ -6,15 +6,14 @@ Used by ``posestylizer pose import`` / ``pose export`` and by ``data prepare --k
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from posestylizer.errors import DataError
+from posestylizer.files import write_text_atomic
 from posestylizer.imagefiles import IMAGE_EXTS
 from posestylizer.keypoints import blazepose, openpose
 from posestylizer.keypoints.coco import to_coco
@@ -22,36 +21,6 @@ from posestylizer.keypoints.core import PoseRecord, present_mask, scale_pose, to
 from posestylizer.keypoints.files import OPENPOSE_SUFFIX, read_pose_records
 
 EXPORT_FORMATS = ("openpose", "coco", "blazepose")
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary sibling of ``path`` to write; renamed over ``path`` when the block succeeds, removed when it
-    fails, so that ``path`` is never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
-
-
-def write_annotations_atomic(path: str | Path, rows: dict[str, np.ndarray]) -> Path:
-    """:func:`posestylizer.data.formats.write_annotations`, renamed into place when complete."""
-    from posestylizer.data.formats import write_annotations
-
-    with atomic_path(path) as tmp:
-        write_annotations(tmp, rows)
-    return Path(path)
 
 
 def expand_paths(items: Iterable[str | Path], list_folder: Callable[[Path], list[Path]], what: str) -> list[Path]:

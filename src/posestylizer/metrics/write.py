@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from posestylizer.keypoints.io import write_text_atomic  # the package's atomic write (temp file + rename)
+from posestylizer.files import write_text_atomic
 from posestylizer.metrics.registry import METRICS
 from posestylizer.metrics.results import EvalReport, MetricResult
 
