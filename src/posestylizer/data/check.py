@@ -56,9 +56,9 @@ class CheckReport:
     def __str__(self) -> str:
         return "\n".join([*(str(p) for p in self.problems), self.summary()])
 
-    def raise_if_failed(self, limit: int = 20) -> None:
-        """Raise DataError listing the problems (the first ``limit``) when the dataset is not clean."""
-        raise_problems(self.problems, f"dataset {self.root} is not usable", limit=limit)
+    def raise_if_failed(self) -> None:
+        """Raise DataError (one line: the count and the first problem) when the dataset is not clean."""
+        raise_problems(self.problems, f"dataset {self.root} is not usable", self.root)
 
 
 def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True) -> str:
