@@ -71,7 +71,7 @@ def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True)
                 img.load()  # a truncated file fails only when its pixels are decoded
     except FileNotFoundError:
         return "image not found"
-    except (OSError, SyntaxError, ValueError) as err:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         return f"unreadable or truncated image ({err}); replace the file"
     return ""
 

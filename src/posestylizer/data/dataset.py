@@ -37,7 +37,7 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
             arr = np.array(img.convert("RGB"))
     except FileNotFoundError:
         raise DataError(f"{path}: image not found") from None
-    except OSError as err:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # corrupt, truncated, a bomb
         raise DataError(f"{path}: cannot read image ({err}); replace the file") from None
     if size is not None and arr.shape[:2] != tuple(size):
         h, w = arr.shape[:2]

@@ -25,6 +25,7 @@ import numpy as np
 
 from posestylizer.errors import DataError
 from posestylizer.files import write_text_atomic
+from posestylizer.imagefiles import name_problem
 from posestylizer.pose import MISSING, NUM_KEYPOINTS
 
 ANNOTATION_HEADER = ("name", "keypoints_y", "keypoints_x")
@@ -60,19 +61,6 @@ def raise_problems(problems: list[Problem], what: str, root: str | Path = "ROOT"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     raise DataError(f"{what}: {len(problems)} problem(s); first: {problems[0]}{more}; "
                     f"`posestylizer data check {root}` lists them all")
-
-
-def name_problem(name: str) -> str:
-    """Empty string when ``name`` is a plain file name, else why not.
-
-    Image names in the CSVs are joined to the dataset's image folder and (in ``generate``/``evaluate`` outputs) to
-    the output folder; a name with a folder part (``../x.jpg``, ``/etc/passwd``, ``a\\b.jpg``) would read or write
-    outside them, so it is refused here, where every CSV is read.
-    """
-    if name in (".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return (f"image name {name[:80]!r} must be a file name inside the image folder (no '/', '\\', '..' or "
-                "control characters)")
-    return ""
 
 
 def _parse_coords(cell: str, axis: str) -> tuple[list | None, str]:
