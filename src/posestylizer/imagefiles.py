@@ -83,6 +83,12 @@ def read_photo(source: bytes | str | Path, what: str | None = None, max_pixels: 
         raise ImageFileError(f"{where} is a damaged or truncated image ({err})", "damaged") from None
 
 
+def displayed_size(im: Image.Image) -> tuple[int, int]:
+    """(H, W) of an opened image as shown, i.e. after its EXIF orientation (read from the header, nothing decoded)."""
+    turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # orientations that swap width and height
+    return (im.width, im.height) if turned else (im.height, im.width)
+
+
 def to_rgb(im: Image.Image) -> np.ndarray:
     """uint8 (H, W, 3): transparency over white; 16-bit and float images scaled from their range to 0..255."""
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):

@@ -26,6 +26,7 @@ from posestylizer.data.formats import (
     validate_keypoints,
 )
 from posestylizer.data.layouts import PHASES, Layout, get_layout
+from posestylizer.imagefiles import displayed_size
 from posestylizer.progress import Progress
 
 
@@ -65,8 +66,9 @@ def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True)
     """Empty string when ``path`` is a readable image of ``size`` (H, W), else what is wrong with it."""
     try:
         with Image.open(path) as img:
-            if size is not None and (img.height, img.width) != tuple(size):
-                return f"image is {img.height}x{img.width}, the layout expects {size[0]}x{size[1]} (H x W)"
+            h, w = displayed_size(img)
+            if size is not None and (h, w) != tuple(size):
+                return f"image is {h}x{w}, the layout expects {size[0]}x{size[1]} (H x W)"
             if decode:
                 img.load()  # a truncated file fails only when its pixels are decoded
     except FileNotFoundError:
