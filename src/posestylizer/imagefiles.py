@@ -4,6 +4,7 @@ image names from a user's file are safe to join to a folder."""
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,10 @@ def read_photo(source: bytes | str | Path, what: str | None = None, max_pixels: 
     if not source:
         raise ImageFileError(f"{where} is empty", "empty")
     try:
-        with Image.open(io.BytesIO(source)) as im:
+        with warnings.catch_warnings():  # Pillow warns about what the pixel check below refuses in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(source))
+        with im:
             if im.format not in PHOTO_FORMATS:
                 raise ImageFileError(f"{where} is a {im.format} file, not a photo ({', '.join(PHOTO_FORMATS[:6])})",
                                      "not_image")
@@ -77,8 +81,9 @@ def read_photo(source: bytes | str | Path, what: str | None = None, max_pixels: 
             return to_rgb(ImageOps.exif_transpose(im))
     except UnidentifiedImageError:
         raise ImageFileError(f"{where} is not an image (expected {', '.join(PHOTO_FORMATS[:6])})", "not_image") from None
-    except Image.DecompressionBombError as err:  # Pillow's own guard, for a limit set above its default
-        raise ImageFileError(f"{where}: {err}", "too_large") from None
+    except Image.DecompressionBombError as err:  # Pillow's own guard, when it fires on the header before we look
+        raise ImageFileError(f"{where}: {str(err).rstrip('.')}; at most {max_pixels / 1e6:.1f} megapixels are "
+                             "accepted", "too_large") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:  # truncated or corrupt data
         raise ImageFileError(f"{where} is a damaged or truncated image ({err})", "damaged") from None
 
