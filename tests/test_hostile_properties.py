@@ -162,3 +162,42 @@ def test_keypoint_json_of_each_format_reads_or_refuses_in_one_line(tmp_path, dat
         for kp in poses:
             kp = np.asarray(kp, dtype=np.float64)
             assert kp.shape == (18, 2) and all(math.isfinite(v) for v in kp.ravel()), kp
+
+
+# ------------------------------------------------------------------------------------------------ the server's fields
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("mediapipe")
+    from fastapi.testclient import TestClient
+    from server_helpers import person_photo, png, tiny_checkpoint
+
+    from posestylizer.inference import PoseStylizerPipeline
+    from posestylizer.server import create_app
+
+    pipe = PoseStylizerPipeline.from_pretrained(tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny"))
+    with TestClient(create_app(pipe, checkpoint_name="tiny", max_upload_bytes=100_000, max_pixels=200_000)) as c:
+        yield c, png(person_photo(0, 0)[0])
+
+
+KEYPOINT_FIELDS = st.one_of(
+    st.lists(st.lists(NUMBERS, min_size=2, max_size=2), min_size=17, max_size=19).map(json.dumps),
+    st.lists(st.tuples(st.integers(-1, 127), st.integers(-1, 63)), min_size=18, max_size=18).map(json.dumps),
+    st.text(max_size=40),
+)
+PERSON_FIELDS = st.one_of(st.none(), st.text(max_size=20),
+                          st.lists(st.floats(allow_nan=True), min_size=2, max_size=4).map(lambda v: ",".join(map(str, v))))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keypoints=KEYPOINT_FIELDS, person=PERSON_FIELDS, pose=st.one_of(st.none(), NAMES))
+def test_server_fields_get_a_result_or_a_documented_4xx_in_one_line(client, keypoints, person, pose):
+    c, photo = client
+    data = {"target_pose": pose} if pose is not None else {"target_keypoints": keypoints}
+    if person is not None:
+        data["person"] = person
+    r = c.post("/api/target-pose", files={"source": ("p.png", photo, "image/png")}, data=data)
+    assert r.status_code in (200, 400, 422), (r.status_code, r.text)
+    if r.status_code != 200:
+        detail = r.json()["detail"]
+        assert isinstance(detail, list) or "\n" not in detail, detail  # a list: FastAPI's own field validation
