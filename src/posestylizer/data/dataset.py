@@ -215,11 +215,16 @@ class PairDataset(torch.utils.data.Dataset):
             return heatmaps(keypoints, self.image_size, self.sigma)
         path = self.layout.heatmap_path(self.root, self.phase, name)
         try:
-            arr = np.load(path)
+            arr = np.load(path, allow_pickle=False)  # never unpickle objects from a data folder
         except FileNotFoundError:
             raise DataError(
                 f"{path}: precomputed pose map not found; render maps on the fly (data.use_precomputed_heatmaps=false)"
             ) from None
+        except ValueError as err:  # numpy refuses object arrays (pickled) when allow_pickle=False
+            what = "holds pickled objects (refused)" if "allow_pickle" in str(err) else f"is not a .npy array ({err})"
+            raise DataError(f"{path}: pose map {what}; write float maps (H, W, 18) with np.save") from None
+        except OSError as err:
+            raise DataError(f"{path}: unreadable pose map ({err})") from None
         expected = (*self.image_size, NUM_KEYPOINTS)
         if arr.shape != expected:
             raise DataError(f"{path}: pose map has shape {arr.shape}, expected {expected} (H, W, 18)")
