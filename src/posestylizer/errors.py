@@ -20,6 +20,10 @@ class CheckpointError(UserError):
     """A checkpoint that is missing, unreadable, or does not match the model."""
 
 
+class TrainingDiverged(UserError):
+    """A loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
 class DataError(UserError):
     """A dataset that is missing or malformed."""
 
