@@ -14,13 +14,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 torch.set_num_threads(1)  # the uninterrupted and the killed runs compute on the same thread layout
 
-from train_helpers import ToyPairs, tiny_config  # noqa: E402
+from train_helpers import ToyPairs, tiny_config
 
-from posestylizer.training.run import train  # noqa: E402
-from posestylizer.training.state import CheckpointDir  # noqa: E402
+from posestylizer.training.run import train
+from posestylizer.training.state import CheckpointDir
 
-# 8 epochs of 2 iterations, a checkpoint and a sample grid after each epoch: 16 iterations, 8 checkpoint writes.
-CRASH_CONFIG = ["train.epochs=6", "train.epochs_decay=2", "train.checkpoint_every=1", "train.keep_last=2"]
+# 16 epochs of 2 iterations, a checkpoint and a sample grid after each epoch: 32 iterations, 16 checkpoint writes.
+CRASH_CONFIG = ["train.epochs=12", "train.epochs_decay=4", "train.checkpoint_every=1", "train.keep_last=2"]
 
 
 def main(run_dir: str) -> None:

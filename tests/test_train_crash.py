@@ -80,8 +80,8 @@ def test_kill_9_at_random_moments_and_resume_ends_bit_identical(tmp_path):
         if during_write:  # a temporary state file appears: the process is inside the atomic write
             reached = _wait_until(proc, lambda: _half_written(run))
         else:  # a moment after this process wrote a checkpoint of its own: somewhere in an epoch
-            reached = _wait_until(proc, lambda: files.latest() not in (None, before))
-            time.sleep(rng.uniform(0.0, 0.6))
+            reached = _wait_until(proc, lambda files=files, before=before: files.latest() not in (None, before))
+            time.sleep(rng.uniform(0.0, 0.3))
         if not reached or proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read()
             break  # it finished before the kill landed
@@ -93,7 +93,7 @@ def test_kill_9_at_random_moments_and_resume_ends_bit_identical(tmp_path):
         assert latest is not None and load_state(latest)["counters"]["step"] > 0  # the newest checkpoint loads
     print(f"\ncrash test: {kills} kills survived ({in_write} during a checkpoint write) in {attempts} starts")
     assert kills >= 5 and in_write >= 2
-    assert not _half_written(run) or all(p.stat().st_size >= 0 for p in _half_written(run))
+    assert not _half_written(run)  # the killed writers' temporary files were cleared by the next save
 
     want, got = _final_weights(tmp_path / "reference"), _final_weights(run)
     for net in ("G", "D_PB", "D_PP"):
@@ -102,7 +102,7 @@ def test_kill_9_at_random_moments_and_resume_ends_bit_identical(tmp_path):
             assert torch.equal(v, got[net][k]), (net, k)
     losses = [[r[k] for k in LOSS_KEYS] for r in read_scalars(run)]
     assert losses == [[r[k] for k in LOSS_KEYS] for r in read_scalars(tmp_path / "reference")]
-    assert [r["step"] for r in read_scalars(run)] == list(range(1, 17))  # each step logged once
+    assert [r["step"] for r in read_scalars(run)] == list(range(1, 33))  # each step logged once
 
 
 class _GoesNaN(ToyPairs):
@@ -137,7 +137,7 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path)
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path, monkeypatch):
-    import posestylizer.files as files
+    from posestylizer import files
 
     real_fsync, calls = os.fsync, []
 
