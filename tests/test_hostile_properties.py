@@ -63,6 +63,12 @@ def _one_line(err: UserError, path) -> str:
     return text
 
 
+def _written(path, text: str):
+    """``text`` written to ``path`` (lone surrogates kept as bytes: a file need not be valid UTF-8)."""
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    return path
+
+
 def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and not any(c in name for c in "/\\") and all(ord(c) >= 32 for c in name)
 
@@ -70,8 +76,7 @@ def _plain_name(name: str) -> bool:
 @SETTINGS
 @given(text=st.data())
 def test_annotation_csv_yields_plain_names_and_sane_keypoints_or_one_line(tmp_path, text):
-    path = tmp_path / "ann.csv"
-    path.write_text(_annotation_text(text.draw), encoding="utf-8", errors="surrogatepass")
+    path = _written(tmp_path / "ann.csv", _annotation_text(text.draw))
     rows, problems = parse_annotations(path)
     for row in rows:
         assert _plain_name(row.name), row.name
@@ -90,8 +95,7 @@ def test_annotation_csv_yields_plain_names_and_sane_keypoints_or_one_line(tmp_pa
 @SETTINGS
 @given(text=st.data())
 def test_pair_csv_yields_plain_names_or_one_line(tmp_path, text):
-    path = tmp_path / "pairs.csv"
-    path.write_text(_pairs_text(text.draw), encoding="utf-8", errors="surrogatepass")
+    path = _written(tmp_path / "pairs.csv", _pairs_text(text.draw))
     pairs, problems = parse_pairs(path)
     assert all(_plain_name(a) and _plain_name(b) for a, b, _ in pairs), pairs
     try:
