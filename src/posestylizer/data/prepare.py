@@ -88,9 +88,11 @@ def _finished(journal: Journal, out: Path, phase: str, name: str) -> bool:
 
 
 def _context():
-    """fork on Linux: workers inherit the imported package instead of importing torch again (seconds each); safe
-    here because the parent has built no estimator and started no thread yet. spawn elsewhere."""
-    return get_context("fork" if sys.platform == "linux" else "spawn")
+    """fork on Linux: workers inherit the imported package instead of importing torch again (seconds each). Only
+    while MediaPipe has not run in this process: its graph threads and allocator state do not survive a fork (the
+    child crashes in malloc), so then, and on other systems, spawn."""
+    safe_fork = sys.platform == "linux" and "mediapipe" not in sys.modules
+    return get_context("fork" if safe_fork else "spawn")
 
 
 def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: bool) -> None:
