@@ -30,7 +30,7 @@ from PIL import Image
 
 import posestylizer.inference.framing as fr
 from posestylizer.contract import InputContract
-from posestylizer.errors import CheckpointError, ConfigError, InputError, MissingKeypointsError
+from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
 from posestylizer.inference.inputs import (
     classify_target,
     keypoint_array,
@@ -162,11 +162,6 @@ class PoseStylizerPipeline:
         path = Path(path)
         if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
             path = path / "generator"  # a training run folder
-        if not path.exists():
-            raise CheckpointError(
-                f"{path}: no such checkpoint (give a folder with {CONFIG} and model.safetensors, a training run "
-                "folder, or an authors' .pth file)"
-            )
         generator = load_generator(path, device="cpu", preset=preset)
         contract = require_contract(generator, path)
         return cls(generator, contract, device=device, precision=precision, estimator=estimator, framing=framing)
