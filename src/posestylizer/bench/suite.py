@@ -1,0 +1,94 @@
+"""The benchmark run: validate the request, prepare the code sides, run every case, build the table and JSON."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from posestylizer.bench.cases import DEFAULT_CASES, CaseSpec
+from posestylizer.bench.machine import load_average, machine_facts
+from posestylizer.bench.report import machine_line, markdown_table
+from posestylizer.bench.revision import revision_side, this_side
+from posestylizer.bench.runner import BenchError, run_bench, write_json_atomic
+from posestylizer.precision import choose_precision
+
+
+@dataclass
+class BenchResult:
+    table: str
+    data: dict
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(
+    cases: list[str] | tuple[str, ...] = DEFAULT_CASES,
+    *,
+    compare: str = "",
+    reps: int = 5,
+    min_time: float = 1.0,
+    threads: int | None = None,
+    precision: str = "fp32",
+    device: str = "cpu",
+    overrides: list[str] | None = None,
+    json_path: str | Path | None = None,
+    log=_log,
+) -> BenchResult:
+    """Measure ``cases``; with ``compare``, also the code of that git revision, repetition for repetition.
+
+    Args:
+        cases: ``kind:preset:batch`` names (kinds infer, train, data).
+        compare: a git revision of this checkout to measure against ("" = none).
+        reps: repetitions per case and side (medians and quartiles are over these).
+        min_time: seconds one repetition lasts at least (calls per repetition are chosen at warm-up).
+        threads: torch/OpenMP threads of the workers (None = torch's default).
+        precision: fp32, bf16, fp16 or auto (resolved here, once, for every side).
+        device: torch device of the workers.
+        overrides: config overrides for every case, e.g. ``train.channels_last=true``.
+        json_path: where to write the JSON record (atomically); None = nowhere.
+    """
+    specs = []
+    for name in cases:
+        try:
+            specs.append(CaseSpec.parse(name).name)
+        except ValueError as err:
+            raise BenchError(str(err)) from None
+    if reps < 1 or min_time <= 0:
+        raise BenchError(f"--reps {reps} / --min-time {min_time}: need at least 1 repetition of more than 0 s")
+    try:
+        choice = choose_precision(precision, torch.device(device))
+    except ValueError as err:
+        raise BenchError(str(err)) from None
+    log(choice.describe(precision))
+    settings = {"reps": reps, "min_time": min_time, "threads": threads, "device": device,
+                "precision": choice.name, "precision_reason": choice.reason,
+                "overrides": [f"train.precision={choice.name}", *(overrides or [])]}  # fmt: skip
+    facts = machine_facts()
+    if threads:
+        facts["torch_threads"] = threads
+    start = time.time()
+    with tempfile.TemporaryDirectory(prefix="posestylizer-bench-rev-") as tmp:
+        sides = [this_side()] + ([revision_side(compare, Path(tmp))] if compare else [])
+        records = run_bench(specs, sides, settings, log)
+    labels = [s.label for s in sides]
+    data = {
+        "machine": facts,
+        "load_average_end": load_average(),
+        "seconds": round(time.time() - start, 1),
+        "settings": settings,
+        "code": {s.label: {"commit": s.commit, "src": str(s.src)} for s in sides},
+        "cases": records,
+    }
+    table = f"{machine_line(facts)}\n\n{markdown_table(records, labels)}"
+    if compare:
+        table += f"\n\nthis = {sides[0].commit}, {compare} = {sides[1].commit}; speed-up = paired repetitions"
+    if json_path:
+        write_json_atomic(Path(json_path), data)
+    return BenchResult(table, data)
