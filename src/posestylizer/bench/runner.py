@@ -67,6 +67,7 @@ class SideResult:
     setup: dict
     reps: list[dict] = field(default_factory=list)
     memory: dict = field(default_factory=dict)
+    profile: str = ""
 
     def images_per_s(self) -> list[float]:
         return [r["items_per_s"] for r in self.reps]
@@ -85,6 +86,7 @@ class SideResult:
             "share_of_matmul": summary(self.shares()),
             "matmul_gflops": summary(matmul),
             "memory": self.memory,
+            "profile": self.profile,
         }
 
 
@@ -104,6 +106,10 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
                 results[i].reps.append(workers[i].ask(cmd="rep"))
             rates = ", ".join(f"{s.label} {res.reps[-1]['items_per_s']:.2f}" for s, res in zip(sides, results))
             log(f"{case} rep {rep + 1}/{settings['reps']}: images/s {rates}")
+        if settings.get("profile"):
+            for w, res in zip(workers, results):
+                res.profile = w.ask(cmd="profile", rows=settings["profile"])["table"]
+                log(f"{case} [{w.side.label}] operators, most self time first:\n{res.profile}")
         for w, res in zip(workers, results):
             res.memory = w.ask(cmd="finish")
     finally:

@@ -39,6 +39,7 @@ def run(
     device: str = "cpu",
     overrides: list[str] | None = None,
     json_path: str | Path | None = None,
+    profile: int = 0,
     log=_log,
 ) -> BenchResult:
     """Measure ``cases``; with ``compare``, also the code of that git revision, repetition for repetition.
@@ -53,6 +54,8 @@ def run(
         device: torch device of the workers.
         overrides: config overrides for every case, e.g. ``train.channels_last=true``.
         json_path: where to write the JSON record (atomically); None = nowhere.
+        profile: after the repetitions, profile one more with ``torch.profiler`` and log (and keep in the JSON)
+            this many operators, most self time first; 0 = no profile.
     """
     specs = []
     for name in cases:
@@ -67,7 +70,7 @@ def run(
     except ValueError as err:
         raise BenchError(str(err)) from None
     log(choice.describe(precision))
-    settings = {"reps": reps, "min_time": min_time, "threads": threads, "device": device,
+    settings = {"reps": reps, "min_time": min_time, "threads": threads, "device": device, "profile": profile,
                 "precision": choice.name, "precision_reason": choice.reason,
                 "overrides": [f"train.precision={choice.name}", *(overrides or [])]}  # fmt: skip
     facts = machine_facts()

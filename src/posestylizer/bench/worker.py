@@ -6,6 +6,7 @@ stdout (anything the code under test prints goes to stderr):
 - ``{"cmd": "setup", "case": "train:demo:8", "overrides": [...], "device": "cpu", "min_time": 1.0}`` builds the
   case, warms it up, counts its FLOPs and picks how many calls make one repetition;
 - ``{"cmd": "rep"}`` times one dense matmul, then one repetition;
+- ``{"cmd": "profile", "rows": 15}`` runs one repetition under ``torch.profiler`` and returns its operator table;
 - ``{"cmd": "finish"}`` reports peak memory and exits.
 
 One process per case and code revision keeps peak-memory figures apart, and lets the parent alternate the
@@ -76,6 +77,16 @@ class Session:
                 "flops_per_s": None if self.flops is None else self.calls * self.flops / seconds,
                 "matmul_flops_per_s": matmul}  # fmt: skip
 
+    def profile(self, msg: dict) -> dict:
+        """The operators of one repetition under ``torch.profiler``, most self time first (a text table)."""
+        from torch.profiler import ProfilerActivity, profile
+
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device.type == "cuda" else [])
+        with profile(activities=activities) as prof:
+            time_calls(self.case.call, self.calls, self.device)
+        sort = "self_cuda_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
+        return {"table": prof.key_averages().table(sort_by=sort, row_limit=int(msg.get("rows", 15)), max_name_column_width=44)}
+
     def finish(self, msg: dict) -> dict:
         out = {"baseline_rss_mib": self.baseline_rss, **peak_memory_mib(self.device)}
         if self.case is not None:
@@ -86,7 +97,7 @@ class Session:
 def serve(lines, reply) -> None:
     """Answer each command line with one JSON reply until ``finish`` (errors are replies, not crashes)."""
     session = Session()
-    handlers = {"setup": session.setup, "rep": session.rep, "finish": session.finish}
+    handlers = {"setup": session.setup, "rep": session.rep, "profile": session.profile, "finish": session.finish}
     for line in lines:
         msg = json.loads(line)
         try:

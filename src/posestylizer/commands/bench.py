@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="compute precision (auto: bf16 where the device runs it natively)")  # fmt: skip
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--profile", type=int, default=0, metavar="N", help="also profile one repetition per case and "
+                   "print its N most expensive operators (torch.profiler)")  # fmt: skip
     p.add_argument("--json", default="bench.json", metavar="FILE", help="JSON record (default bench.json)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every case")
     p.set_defaults(func=run)
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_bench(
         args.cases, compare=args.compare, reps=args.reps, min_time=args.min_time, threads=args.threads,
         precision=args.precision, device=args.device, overrides=args.overrides, json_path=args.json,
+        profile=args.profile,
     )  # fmt: skip
     print(result.table)
     print(f"\nJSON: {args.json}")
