@@ -15,7 +15,6 @@ import time
 import torch
 
 from posestylizer.config import load_config
-from posestylizer.demo import DEMO_OVERRIDES
 from posestylizer.losses import VGGRelu12
 from posestylizer.training.distributed import DistInfo, resolve_device
 from posestylizer.training.loop import Trainer
@@ -40,9 +39,7 @@ def random_batch(cfg, batch: int) -> dict[str, torch.Tensor]:
 
 
 def config_for(preset: str, batch: int, extra: list[str]):
-    if preset == "demo":  # the recipe of `posestylizer demo`
-        overrides = [o for o in DEMO_OVERRIDES if not o.startswith("train.batch_size")]
-        return load_config("synthetic", overrides=overrides + [f"train.batch_size={batch}"] + extra)
+    """A preset (``demo`` is the recipe of ``posestylizer demo``, configs/demo.yaml) at this benchmark's batch size."""
     return load_config(preset, overrides=[f"train.batch_size={batch}"] + extra)
 
 

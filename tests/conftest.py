@@ -18,6 +18,17 @@ def _seed():
 
 
 @pytest.fixture(scope="session")
+def _user_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("user-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(_user_cache, monkeypatch):
+    """Caches (dataset check verdicts) go to a folder of this test session, not the user's ~/.cache."""
+    monkeypatch.setenv("POSESTYLIZER_CACHE", str(_user_cache))
+
+
+@pytest.fixture(scope="session")
 def reference_dir() -> Path:
     assert REFERENCE.is_dir(), f"reference fixtures not found at {REFERENCE} (shared/ must sit beside the repo)"
     return REFERENCE
@@ -26,7 +37,7 @@ def reference_dir() -> Path:
 @pytest.fixture(scope="session")
 def random_weights_dir(tmp_path_factory) -> Path:
     """Random Inception / AlexNet / VGG16 weights in their real file formats and standard names (no downloads here)."""
-    from posestylizer.weights import write_random_weights
+    from weights_helpers import write_random_weights
 
     folder = tmp_path_factory.mktemp("weights")
     for key in ("inception", "alexnet", "vgg16"):

@@ -48,3 +48,32 @@ def test_cli_user_error_is_one_line(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "missing.pth"), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("posestylizer convert: error:") and err.count("\n") == 1
+
+
+AWKWARD = ["runs/a #1", "yes", "no", "1e3", "null", "~", "[x]", "a: b", "données/ünï 名前", " spaced ", "'quoted'", ""]
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_text_overrides_are_taken_verbatim(text):
+    # YAML would read these as a comment, a boolean, None, a list, a mapping or an unquoted string.
+    cfg = load_config("market", overrides=[f"data.root={text}", f"name={text}"])
+    assert cfg.data.root == text and cfg.name == text
+
+
+def test_typed_fields_still_parse_and_text_fields_in_yaml_files_refuse_booleans(tmp_path):
+    cfg = load_config("market", overrides=["train.lr=1e-3", "train.epochs=7", "data.flip=yes", "train.time_budget=90"])
+    assert (cfg.train.lr, cfg.train.epochs, cfg.data.flip, cfg.train.time_budget) == (1e-3, 7, True, 90.0)
+    path = tmp_path / "exp.yaml"
+    path.write_text("data:\n  root: yes\n")
+    with pytest.raises(ConfigError, match="data.root: expected text, got the boolean True; put the value in quotes"):
+        load_config("market", path=path)
+    path.write_text("data:\n  root: 'yes'\n  pairs_file: ünï.csv\n")
+    assert load_config("market", path=path).data.pairs_file == "ünï.csv"
+
+
+@pytest.mark.parametrize("text", AWKWARD[:9])
+def test_saved_config_reads_back_the_same_values(tmp_path, text):
+    cfg = load_config("fashion", overrides=[f"data.root={text}", "train.lr=3e-5"])
+    cfg.save(tmp_path / "config.yaml")
+    again = load_config(path=tmp_path / "config.yaml")
+    assert again == cfg

@@ -101,3 +101,37 @@ def test_wrong_image_size_for_layout(root):
         PairDataset(root / "nope", "train")
     with pytest.raises(DataError, match="unknown phase"):
         PairDataset(root, "val")
+
+
+def test_a_clean_check_is_remembered_by_file_sizes_and_times(root, tmp_path, monkeypatch):
+    import shutil
+
+    from posestylizer.data import check
+
+    data = tmp_path / "copy"
+    shutil.copytree(root, data)
+    calls = []
+    real = check.check_dataset
+    monkeypatch.setattr(check, "check_dataset", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    listing = sorted(p.name for p in data.iterdir())
+    PairDataset(data, "train"), PairDataset(data, "train")
+    assert len(calls) == 1  # the second construction decodes nothing
+    PairDataset(data, "test")
+    assert len(calls) == 2  # another phase, another verdict
+
+    image = min((data / "train").iterdir())
+    content = image.read_bytes()
+    image.write_bytes(content[: len(content) // 2])
+    with pytest.raises(DataError, match="truncated"):
+        PairDataset(data, "train")
+    with pytest.raises(DataError, match="truncated"):
+        PairDataset(data, "train")  # failures are never remembered
+    image.write_bytes(content)
+    PairDataset(data, "train")
+    assert len(calls) == 5
+    assert sorted(p.name for p in data.iterdir()) == listing  # nothing is written into the dataset
+
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("POSESTYLIZER_CACHE", str(tmp_path / "a file" / "cache"))  # a cache that cannot be written
+    PairDataset(data, "train"), PairDataset(data, "train")
+    assert len(calls) == 7  # still correct, just checked each time

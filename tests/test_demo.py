@@ -1,30 +1,79 @@
-"""`posestylizer demo` with a very short budget: every artefact is written and the report path is printed last."""
+"""`posestylizer demo`: its ground-truth metrics (registry entries) and, with a very short budget, every artefact."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from posestylizer.checkpoint import load_generator
 from posestylizer.cli import main
-from posestylizer.demo import METHODS, METRIC_COLUMNS, pair_metrics
+from posestylizer.config import load_config
+from posestylizer.data.synth import background_path, mask_path
+from posestylizer.demo import DEMO_METRICS, METHODS
+from posestylizer.metrics.collect import Collection, ResultItem
+from posestylizer.metrics.evaluate import evaluate
+from posestylizer.metrics.inputs import EvalOptions
 
 
-def test_pair_metrics_of_a_perfect_and_a_copied_image():
-    import numpy as np
-
+def _ground_truth(root):
+    """One synthetic-style pair: a textured plate, the person at the target's place, the source elsewhere."""
     plate = np.full((32, 16, 3), 90, np.uint8)
-    plate[::4] = 60  # some texture
+    plate[::4] = 60
     target, source = plate.copy(), plate.copy()
     mask = np.zeros((32, 16), bool)
     mask[8:24, 4:12] = True
     target[mask] = (200, 30, 30)
     source[2:12, 2:14] = (200, 30, 30)
-    perfect = pair_metrics(target, target, mask, plate)
-    assert perfect["ssim_clean"] == pytest.approx(1.0) and perfect["l1"] == 0 and perfect["fg_iou_gt"] == 1.0
-    copied = pair_metrics(target, source, mask, plate)
-    assert copied["fg_iou_gt"] < 0.5 and copied["mask_l1_gt"] > 0 and copied["ssim_clean"] < 1
+    for path, image in ((mask_path(root, "test", "t.jpg"), mask.astype(np.uint8) * 255),
+                        (background_path(root, "test", "s.jpg"), plate)):  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(path)
+    return target, source
+
+
+def test_ground_truth_metrics_of_a_perfect_and_a_copied_image(tmp_path):
+    target, source = _ground_truth(tmp_path)
+    options = EvalOptions(protocol="clean", metrics=list(DEMO_METRICS), ground_truth=str(tmp_path))
+
+    def run(generated, tgt_name="t.jpg"):
+        return evaluate(Collection([ResultItem("x.png", "s.jpg", tgt_name, target, generated)], "test"), options)
+
+    perfect = run(target)
+    assert perfect.metrics == list(DEMO_METRICS) and perfect.notes == []
+    assert perfect.value("ssim_clean") == pytest.approx(1.0) and perfect.value("l1") == 0
+    assert perfect.value("fg_iou_gt") == 1.0 and perfect.value("mask_l1_gt") == 0
+    copied = run(source)
+    assert copied.value("fg_iou_gt") < 0.5 and copied.value("mask_l1_gt") > 0 and copied.value("ssim_clean") < 1
+    assert copied.value("mask_ssim_gt") < perfect.value("mask_ssim_gt")
+    assert "ground-truth person mask" in copied.settings["mask_ssim_gt"]
+    # A pair whose target has no mask file: no gt value for it, and a note says why.
+    lacking = run(target, tgt_name="u.jpg")
+    assert lacking.results["mask_ssim_gt"].n == 0 and lacking.results["ssim_clean"].n == 1
+    assert any("without a ground-truth person mask" in n for n in lacking.notes)
+    # Without ground truth the gt metrics are skipped with a note naming the option.
+    plain = evaluate(Collection([ResultItem("x.png", "s.jpg", "t.jpg", target, target)], "test"),
+                     EvalOptions(protocol="clean", metrics=list(DEMO_METRICS)))  # fmt: skip
+    assert plain.metrics == ["ssim_clean", "l1"] and any("--ground-truth" in n for n in plain.notes)
+
+
+def test_ground_truth_of_another_size_is_one_clear_error(tmp_path):
+    from posestylizer.errors import DataError
+
+    _ground_truth(tmp_path)
+    big = np.zeros((64, 32, 3), np.uint8)
+    options = EvalOptions(protocol="clean", metrics=["mask_l1_gt"], ground_truth=str(tmp_path))
+    with pytest.raises(DataError, match="--ground-truth must be the dataset"):
+        evaluate(Collection([ResultItem("x.png", "s.jpg", "t.jpg", big, big)], "test"), options)
+
+
+def test_demo_recipe_is_a_preset():
+    cfg = load_config("demo")
+    assert cfg.preset == "demo" and cfg.name == "demo"
+    assert tuple(cfg.model.image_size) == (64, 32) and cfg.model.n_blocks == 3 and not cfg.loss.perceptual
+    assert cfg.data.heatmap_sigma == 6
 
 
 @pytest.mark.slow
@@ -37,10 +86,15 @@ def test_demo_smoke(tmp_path, capsys):
     assert printed[-1] == str((out / "report.html").resolve())
     page = (out / "report.html").read_text()
     assert "perceptual loss (VGG19 relu1_2) is <b>off</b>" in page and "<svg" in page and "report_grid.png" in page
+    assert "foreground IoU" in page and "--ground-truth" in page
     assert (out / "report_grid.png").is_file()
     facts = json.loads((out / "metrics.json").read_text())
     assert set(facts["metrics"]) == {m for m, _ in METHODS}
-    assert set(facts["metrics"]["trained"]) == {c for c, _, _ in METRIC_COLUMNS}
+    assert set(facts["metrics"]["trained"]) == set(DEMO_METRICS)
     assert facts["timings"]["iterations"] >= 1
+    for method, _ in METHODS:  # the same reports `posestylizer evaluate` writes, one per method
+        report = json.loads((out / "eval" / method / "metrics.json").read_text())
+        assert report["metrics"] == list(DEMO_METRICS) and report["counts"]["evaluated"] == facts["pairs"]
+        assert report["summary"]["fg_iou_gt"]["mean"] == pytest.approx(facts["metrics"][method]["fg_iou_gt"])
     g = load_generator(out / "run" / "generator")  # the demo's model works with the other commands
     assert g.config.ngf == 4

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from posestylizer.errors import WeightsError
+from posestylizer.errors import ConfigError, WeightsError
 from posestylizer.estimators import get_estimator
-from posestylizer.estimators.mediapipe_backend import blazepose_to_coco18
+from posestylizer.estimators.mediapipe_backend import (
+    LANDMARK_MODELS,
+    blazepose_to_coco18,
+    crop_roi,
+    frame_image,
+    inside,
+)
 from posestylizer.estimators.openpose import (
     LIMB_PAF,
     LIMBS,
@@ -20,6 +28,7 @@ from posestylizer.estimators.openpose import (
     paper_scales,
     true_scales,
 )
+from posestylizer.metrics.pckh import pckh_image, pckh_score
 
 # An upright Market-size person (y, x), all 18 keypoints.
 PERSON = np.array([
@@ -170,6 +179,8 @@ def test_mediapipe_on_the_astronaut_photo():
 
     est = get_estimator("mediapipe")
     kp = est(data.astronaut())
+    # Her legs run out of the frame, so the detector's result is kept (a whole-image region would invent a body).
+    assert est.last_source == "detector"
     for index, (y, x) in ASTRONAUT.items():
         assert np.hypot(kp[index, 0] - y, kp[index, 1] - x) <= 6, (index, kp[index])
     assert tuple(kp[6]) == (-1, -1)  # left elbow, occluded
@@ -195,3 +206,95 @@ def test_pose_estimate_cli_writes_patn_annotation(tmp_path, capsys):
     kp = read_annotations(out)["astronaut.png"]
     assert np.hypot(*(kp[0] - ASTRONAUT[0])) <= 6
     assert main(["pose", "estimate", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+def test_framing_maps_canvas_coordinates_back_to_original_pixels():
+    image = np.zeros((128, 64, 3), dtype=np.uint8)
+    image[37, 21] = 255  # one white pixel: continuous centre (37.5, 21.5)
+    canvas, framing = frame_image(image, min_height=256, pad=0.25)
+    # 128x64 -> 256x128 (x2), centred in a round(256 / 0.75) = 341 square: 42 rows above, 106 columns left.
+    assert canvas.shape == (341, 341, 3)
+    assert (framing.top, framing.left, framing.scale_y, framing.scale_x) == (42, 106, 2.0, 2.0)
+    assert canvas[:42].max() == 0 and canvas[:, :106].max() == 0 and canvas[298:].max() == 0
+    # The dot's intensity centroid in the canvas, normalised as MediaPipe reports points, maps back to the pixel.
+    weight = canvas[..., 0].astype(np.float64)
+    yy, xx = np.mgrid[0:341, 0:341] + 0.5
+    cy, cx = (weight * yy).sum() / weight.sum(), (weight * xx).sum() / weight.sum()
+    back = framing.to_original(np.array([[cx / 341, cy / 341, 0.9]]))
+    assert np.allclose(back[0, :2] * (64, 128), (21.5, 37.5), atol=0.02) and back[0, 2] == 0.9
+    # A landmark exactly at a known canvas position, through the whole mapping to COCO-18 pixels.
+    lm = np.zeros((33, 3))
+    lm[:, 2] = 0.9
+    lm[0, :2] = ((106 + 2 * 20.75) / 341, (42 + 2 * 60.25) / 341)  # the nose at original (y, x) = (60.25, 20.75)
+    assert tuple(blazepose_to_coco18(framing.to_original(lm), (128, 64))[0]) == (60, 21)
+    # No upscaling and no border: the image itself, identity mapping.
+    same, ident = frame_image(image, min_height=0, pad=0.0)
+    assert same is image and np.allclose(ident.to_original(lm), lm)
+
+
+def test_crop_region_and_inside_rule():
+    assert crop_roi((128, 64)) == (0.5, 0.5, 1.3 * 128 / 64, 1.3)
+    assert crop_roi((100, 200), scale=1.0) == (0.5, 0.5, 1.0, 2.0)
+    lm = np.full((33, 3), 0.5)
+    assert inside(lm)
+    lm[27, 1] = 1.04  # an ankle just below the border: still the crop's person
+    assert inside(lm)
+    lm[27, 1] = 1.3  # legs out of the frame: a portrait, not a person crop
+    assert not inside(lm)
+
+
+def _synthetic_people(halve: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    from posestylizer.data.synth import render_sample
+
+    out = []
+    for identity in (0, 2, 3, 5):
+        image, kp, _, _ = render_sample("market", identity, 0)
+        if halve:  # a 64x32 crop: area downscale, pixel k lands in pixel k // 2
+            image = np.asarray(Image.fromarray(image).resize((32, 64), Image.BOX))
+            kp = np.where(kp >= 0, kp // 2, kp)
+        out.append((image, kp))
+    return out
+
+
+@pytest.fixture(scope="module")
+def mediapipe_default():
+    est = get_estimator("mediapipe")
+    yield est
+    est.close()
+
+
+@pytest.mark.parametrize("halve", [False, True], ids=["128x64", "64x32"])
+def test_mediapipe_finds_small_synthetic_people(mediapipe_default, halve):
+    scores = []
+    for image, kp in _synthetic_people(halve):
+        pred = mediapipe_default(image)
+        assert mediapipe_default.last_source is not None
+        assert pred.shape == (18, 2) and pred.dtype == np.int64
+        scores.append(pckh_image(kp, pred))
+    assert pckh_score(scores)[2] >= 0.55
+
+
+def test_mediapipe_options_switch_the_crop_region_off_and_on():
+    image, _ = _synthetic_people(halve=True)[0]
+    detector_only = get_estimator("mediapipe", roi="detect")
+    assert (detector_only(image) == -1).all() and detector_only.last_source is None  # the detector misses her
+    detector_only.close()
+    crop_only = get_estimator("mediapipe", roi="crop")
+    assert (crop_only(image) >= 0).any() and crop_only.last_source == "crop"
+    crop_only.close()
+
+
+def test_mediapipe_option_errors():
+    import mediapipe
+
+    with pytest.raises(ConfigError, match="roi='box'"):
+        get_estimator("mediapipe", roi="box")
+    with pytest.raises(ConfigError, match="pad=1"):
+        get_estimator("mediapipe", pad=1.0)
+    with pytest.raises(ConfigError, match="model_complexity=3"):
+        get_estimator("mediapipe", model_complexity=3)
+    folder = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    for complexity in (0, 2):  # not in the 0.10.21 wheel; MediaPipe would try to download them
+        if not (folder / LANDMARK_MODELS[complexity]).exists():
+            with pytest.raises(ConfigError, match=f"{LANDMARK_MODELS[complexity]} is not in the installed wheel"):
+                get_estimator("mediapipe", model_complexity=complexity)

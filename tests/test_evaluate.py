@@ -12,8 +12,8 @@ from PIL import Image
 
 from posestylizer.cli import main
 from posestylizer.data.formats import write_annotations, write_pairs
-from posestylizer.metrics.panels import compose_grid, pair_filename
 from posestylizer.pose import draw_pose
+from posestylizer.viz import compose_grid, pair_filename
 
 TOL = 1e-6
 
@@ -214,3 +214,21 @@ def test_checkpoint_mode_generates_then_evaluates(synth_checkpoint, tmp_path):
     assert rc == 0
     assert len(list((out / "generated").glob("*.png"))) == len(pairs)
     assert _report(out)["summary"]["psnr"]["n"] == len(pairs)
+
+
+def test_checkpoint_mode_with_synthetic_ground_truth(synth_checkpoint, tmp_path):
+    root = synth_checkpoint
+    out = tmp_path / "gt"
+    rc = main(["evaluate", "--checkpoint", str(root / "ckpt"), "--data", str(root / "data"), "--protocol", "clean",
+               "--metrics", "l1,mask_ssim_gt,mask_l1_gt,fg_iou_gt", "--ground-truth", str(root / "data"),
+               "--out", str(out), "--quiet"])
+    assert rc == 0
+    report = _report(out)
+    n = report["counts"]["evaluated"]
+    assert report["metrics"] == ["l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt"] and report["notes"] == []
+    for name in ("mask_ssim_gt", "mask_l1_gt", "fg_iou_gt"):
+        assert report["summary"][name]["n"] == n and name in report["settings"]
+    assert 0 <= report["summary"]["fg_iou_gt"]["mean"] <= 1
+    with (out / "metrics.csv").open() as f:
+        header = next(csv.reader(f))
+    assert header == ["name", "from", "to", "l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt"]

@@ -8,13 +8,13 @@ import torch
 from skimage.metrics import structural_similarity
 
 from posestylizer.errors import ConfigError
-from posestylizer.metrics.evaluate import _stats
-from posestylizer.metrics.panels import compose_grid, pair_filename, pair_from_name, split_grid, to_uint8
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.metrics.pixel import add_white_bands, apply_mask, l1, psnr
 from posestylizer.metrics.registry import METRICS, PROTOCOLS, resolve_metrics
+from posestylizer.metrics.results import per_image_result
 from posestylizer.metrics.ssim import TRUNCATE_13TAP, ssim
 from posestylizer.pose import pose_mask
+from posestylizer.viz import compose_grid, pair_filename, pair_from_name, split_grid, to_uint8
 
 TOL = 1e-6
 
@@ -38,8 +38,8 @@ def test_ssim_paper_matches_reference_and_scikit_image(ref):
                                 channel_axis=-1, data_range=float(g[i].max() - g[i].min())) for i in range(len(t))]
     assert _max_diff(ours, sk) < 1e-12
     mean, std = ref["market_ssim_mean_std"]
-    s = _stats(ours)
-    assert abs(s["mean"] - mean) < TOL and abs(s["std"] - std) < TOL
+    s = per_image_result("ssim_paper", ours)
+    assert abs(s.value - mean) < TOL and abs(s.std - std) < TOL and s.n == len(ours)
 
 
 def test_ssim_13tap_window_of_old_scikit_image(ref):
@@ -61,7 +61,8 @@ def test_l1_matches_reference(ref):
     ours = [l1(t[i], g[i]) for i in range(len(t))]
     assert _max_diff(ours, ref["market_l1_per_image"]) < TOL
     mean, std = ref["market_l1_mean_std"]
-    assert abs(_stats(ours)["mean"] - mean) < TOL and abs(_stats(ours)["std"] - std) < TOL
+    s = per_image_result("l1", ours)
+    assert abs(s.value - mean) < TOL and abs(s.std - std) < TOL
 
 
 @pytest.mark.parametrize("mask_source", ["fixture", "keypoints"])
@@ -164,3 +165,27 @@ def test_registry_names_carry_protocol():
         resolve_metrics("paper", ["ssim"])
     with pytest.raises(ConfigError, match="unknown protocol"):
         resolve_metrics("cvpr", None)
+
+
+def test_every_registry_entry_carries_its_computation_and_settings():
+    from posestylizer.metrics.collect import Collection, ResultItem
+    from posestylizer.metrics.evaluate import evaluate
+    from posestylizer.metrics.inputs import EvalOptions
+    from posestylizer.metrics.registry import NEEDS
+
+    for m in METRICS.values():
+        assert callable(m.compute) and m.label and m.description and set(m.needs) <= set(NEEDS)
+        assert m.settings_text(EvalOptions(ssim_window="13tap", is_splits=3))
+    assert "13tap" in METRICS["ssim_paper"].settings_text(EvalOptions(ssim_window="13tap"))
+    assert "3 splits" in METRICS["is_paper"].settings_text(EvalOptions(is_splits=3))
+    # The metrics that need no network run from their entries alone; each result lands under its name.
+    rng = np.random.default_rng(0)
+    items = [ResultItem(f"{i}.png", None, f"{i}.png", rng.integers(0, 256, (32, 16, 3), dtype=np.uint8),
+                        rng.integers(0, 256, (32, 16, 3), dtype=np.uint8)) for i in range(3)]
+    names = ["ssim_paper", "ssim_clean", "l1", "psnr"]
+    report = evaluate(Collection(items, "random"), EvalOptions(protocol="clean", metrics=names))
+    assert report.metrics == names and report.counts["evaluated"] == 3
+    assert report.value("l1") == pytest.approx(np.mean([l1(it.target, it.generated) for it in items]))
+    assert all(report.settings[n] == METRICS[n].settings_text(EvalOptions(protocol="clean")) for n in names)
+    rows = report.per_image()
+    assert [r["name"] for r in rows] == ["0.png", "1.png", "2.png"] and all(set(names) <= set(r) for r in rows)

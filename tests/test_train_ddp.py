@@ -8,7 +8,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-from train_helpers import ToyPairs, ddp_worker, tiny_config
+from train_helpers import ToyPairs, datasets_worker, ddp_worker, tiny_config
 
 from posestylizer.training.run import train
 
@@ -59,3 +59,21 @@ def test_two_gloo_ranks_with_batchnorm_dropout_and_pools_stay_identical(tmp_path
     for name, params in ranks[0]["nets"].items():
         for pname, a in params.items():
             assert torch.equal(a, ranks[1]["nets"][name][pname]), (name, pname)
+
+
+def test_rank_0_checks_the_dataset_and_every_rank_gets_its_verdict(tmp_path):
+    import json
+
+    from posestylizer.data.synth import write_dataset
+
+    good, broken = tmp_path / "good", tmp_path / "broken"
+    for root in (good, broken):
+        write_dataset(root, "market", identities=3, poses=2, seed=0)
+    image = min((broken / "train").iterdir())
+    image.write_bytes(image.read_bytes()[:100])
+    roots = [str(good), str(broken)]
+    mp.spawn(datasets_worker, args=(2, _free_port(), roots, str(tmp_path)), nprocs=2, join=True)  # no hang
+    rank0, rank1 = (json.loads((tmp_path / f"datasets{r}.json").read_text()) for r in range(2))
+    assert [r["checks"] for r in rank0] == [2, 1] and [r["checks"] for r in rank1] == [0, 0]  # train + test splits
+    assert rank0[0]["error"] is None and rank1[0]["error"] is None
+    assert "truncated" in rank0[1]["error"] and rank1[1]["error"] == rank0[1]["error"]

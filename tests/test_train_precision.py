@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from train_helpers import ToyPairs, tiny_config
 
 from posestylizer.errors import ConfigError
@@ -20,6 +21,10 @@ def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra):
                    progress=False)  # fmt: skip
     assert result.steps == 2
     assert all(math.isfinite(v) for v in result.last_losses.values())
+    # Convolution weights (1x1 kernels look the same in both layouts) are in the asked layout after training.
+    weights = [p for _, net in result.trainer.networks() for p in net.parameters() if p.dim() == 4 and p[0, 0].numel() > 1]
+    channels_last = "train.channels_last=true" in extra
+    assert weights and all(p.is_contiguous(memory_format=torch.channels_last) == channels_last for p in weights)
 
 
 def test_fp16_needs_cuda(tmp_path):
@@ -29,8 +34,6 @@ def test_fp16_needs_cuda(tmp_path):
 
 def test_compile_wraps_the_updated_networks(tmp_path, monkeypatch):
     # Real inductor compilation of three networks takes minutes on a small CPU; the wiring is what is tested here.
-    import torch
-
     compiled = []
 
     def fake_compile(module, **kwargs):

@@ -41,6 +41,11 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset):
     assert [p.name for p in sorted((tmp_path / "full" / "samples").iterdir())] == [
         "epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]  # fmt: skip
 
+    if preset == "market":  # killed after logging steps 5-6 but before their checkpoint (kill -9): steps stay unique
+        find_checkpoint(tmp_path / "full").unlink()
+        train(cfg, ToyPairs(), tmp_path / "full", resume_from=find_checkpoint(tmp_path / "full"), progress=False)
+        assert _losses(tmp_path / "full") == _losses(tmp_path / "part")
+
 
 def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
     cfg = tiny_config()

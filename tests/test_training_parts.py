@@ -10,7 +10,7 @@ import torch
 
 from posestylizer.training.distributed import EpochSampler
 from posestylizer.training.pool import ImagePool
-from posestylizer.training.schedule import epoch_factor, make_scheduler
+from posestylizer.training.schedule import LinearDecay, TrainingPolicy, budget_factor, epoch_factor
 from posestylizer.training.state import CheckpointDir, load_state, rng_state, save_atomic, set_rng_state
 
 
@@ -22,20 +22,34 @@ def test_schedule_matches_reference_values():
     assert epoch_factor(800, 400, 400) == 0.0
 
 
-def test_scheduler_steps_once_per_epoch_and_state_is_weights_only(tmp_path):
+def test_epoch_policy_gives_what_lambdalr_stepped_once_per_epoch_gives():
+    # The reference's LambdaLR (stepped at every epoch end) is the oracle: the policy must give the same float.
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4, betas=(0.5, 0.999))
-    sched = make_scheduler(opt, 400, 400)
-    lrs = []
-    for _ in range(800):
-        lrs.append(opt.param_groups[0]["lr"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, LinearDecay(400, 400))
+    policy = TrainingPolicy(400, 400)
+    for epoch in range(800):
+        assert not policy.finished(epoch)
+        assert 2e-4 * policy.lr_factor(epoch) == opt.param_groups[0]["lr"], epoch
         opt.step()
         sched.step()
-    assert lrs[398] == pytest.approx(2e-4) and lrs[399] == pytest.approx(2e-4 * 400 / 401)
-    assert lrs[599] == pytest.approx(2e-4 * 200 / 401) and lrs[799] == 0.0
-    torch.save(sched.state_dict(), tmp_path / "s.pt")
-    sched2 = make_scheduler(torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4), 400, 400)
-    sched2.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
-    assert sched2.last_epoch == 800
+    assert policy.finished(800) and policy.lr_factor(799) == 0.0
+
+
+def test_budget_policy_stretches_the_shape_over_wall_time_and_keeps_its_clock(tmp_path):
+    policy = TrainingPolicy(2, 1, time_budget=90.0)  # constant for the first 2/3 of the time, then linear to 0
+    factors = []
+    for elapsed in (0.0, 30.0, 59.9, 60.0, 75.0, 89.0):
+        policy.elapsed = elapsed
+        factors.append(policy.lr_factor(epoch=123))  # epochs play no part
+        assert not policy.finished(epoch=123)
+    assert factors[:4] == [1.0, 1.0, 1.0, 1.0] and factors[4] == pytest.approx(0.5) and factors[5] == pytest.approx(1 / 30)
+    policy.elapsed = 90.0
+    assert policy.finished(epoch=0) and policy.lr_factor(0) == 0.0
+    policy.elapsed = 42.5
+    torch.save(policy.state_dict(), tmp_path / "p.pt")
+    resumed = TrainingPolicy(2, 1, time_budget=90.0)
+    resumed.load_state_dict(torch.load(tmp_path / "p.pt", weights_only=True))
+    assert resumed.elapsed == 42.5 and resumed.lr_factor(0) == budget_factor(42.5 / 90.0, 2, 1)
 
 
 def test_pool_identity_fill_and_replay():

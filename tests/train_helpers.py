@@ -57,3 +57,35 @@ def ddp_worker(rank: int, world: int, port: int, overrides: list[str], out: str)
         torch.save({"nets": nets, "losses": result.last_losses}, f"{out}/rank{rank}.pt")
     finally:
         shutdown_distributed()
+
+
+def datasets_worker(rank: int, world: int, port: int, roots: list[str], out: str) -> None:
+    """One torchrun-like rank loading each dataset of ``roots`` as `posestylizer train` does; writes, per dataset,
+    how many checks this rank ran and the DataError it raised (or None) to ``out/datasets<rank>.json``."""
+    import json
+    import os
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))  # fmt: skip
+    from posestylizer.data import check
+    from posestylizer.errors import DataError
+    from posestylizer.training.distributed import init_distributed, shutdown_distributed
+    from posestylizer.training.run import load_datasets
+
+    calls = []
+    real = check.check_dataset
+    check.check_dataset = lambda *a, **k: calls.append(str(a[0])) or real(*a, **k)
+    info = init_distributed("cpu")
+    report = []
+    try:
+        for root in roots:
+            before, error = len(calls), None
+            try:
+                load_datasets(load_config("synthetic", overrides=[f"data.root={root}"]), info)
+            except DataError as err:
+                error = str(err)
+            report.append({"checks": len(calls) - before, "error": error})
+    finally:
+        shutdown_distributed()
+    with open(f"{out}/datasets{rank}.json", "w") as fh:
+        json.dump(report, fh)

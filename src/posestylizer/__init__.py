@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_generator"]
+__all__ = ["PoseStylizerPipeline", "__version__", "load_generator"]
 
 
 def __getattr__(name: str):
@@ -13,4 +13,8 @@ def __getattr__(name: str):
         from posestylizer.checkpoint import load_generator
 
         return load_generator
+    if name == "PoseStylizerPipeline":
+        from posestylizer.inference import PoseStylizerPipeline
+
+        return PoseStylizerPipeline
     raise AttributeError(f"module 'posestylizer' has no attribute {name!r}")

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -26,31 +23,12 @@ from posestylizer.convert import (
     reference_to_native,
 )
 from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.files import replace_dir_atomically
 from posestylizer.models import Generator
 
 FORMAT = "posestylizer-generator"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
-
-
-def replace_dir_atomically(build, out_dir: str | Path) -> Path:
-    """Call ``build(tmp_dir)`` to fill a fresh sibling folder, then swap it in for ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        build(tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
 
 
 def save_generator(
@@ -134,7 +112,8 @@ def load_generator(
     """Load a generator in eval mode from a native folder or directly from an authors' ``.pth`` file.
 
     Args:
-        path: checkpoint folder (``config.json`` + ``model.safetensors``) or reference state-dict file.
+        path: checkpoint folder (``config.json`` + ``model.safetensors``), a training run folder (its
+            ``generator/``) or reference state-dict file.
         device: where to put it.
         preset, image_size: only for reference files, whose image size is not stored (default by norm kind).
     Returns:
@@ -144,6 +123,8 @@ def load_generator(
         CheckpointError: missing/unreadable file or tensors that do not fit (one line naming them).
     """
     path = Path(path)
+    if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
+        path = path / "generator"  # a training run folder
     if path.is_dir():
         cfg, contract, state = read_native(path)
     else:

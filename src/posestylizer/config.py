@@ -11,7 +11,6 @@ Only top-level networks and the training loop read these objects; blocks take pl
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from posestylizer.errors import ConfigError
+from posestylizer.files import write_text_atomic
 
 PRESETS = ("market", "fashion", "synthetic")
 
@@ -80,6 +80,7 @@ class TrainConfig:
     epochs: int = 400  # epochs at constant lr (reference niter)
     epochs_decay: int = 400  # epochs of linear decay to 0 (reference niter_decay)
     epoch_length: int = 4000  # random pairs per epoch (reference: hard-coded 4000)
+    time_budget: float = 0.0  # > 0: seconds of training instead of an epoch count; the LR shape is stretched over it
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA), "auto" (bf16 if native)
@@ -106,7 +107,7 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
@@ -144,30 +145,45 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is str:
         if value is None:
             return ""
+        if isinstance(value, bool):  # YAML 1.1 reads yes/no/on/off as booleans: the user meant the word
+            raise ConfigError(f"{where}: expected text, got the boolean {value!r}; put the value in quotes")
         if not isinstance(value, (str, int, float)):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return str(value)
     return value
 
 
-def _set(obj: Any, dotted: str, value: Any, where: str) -> None:
+def _field(obj: Any, dotted: str, where: str, prefix: str = "") -> tuple[Any, str, Any]:
+    """(dataclass holding the field, field name, annotated type) of a dotted key; ConfigError for unknown keys.
+
+    ``prefix`` is the section path of ``obj`` inside the whole config (for messages)."""
     *parents, leaf = dotted.split(".")
     for part in parents:
         if not dataclasses.is_dataclass(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
-            raise ConfigError(f"{where}: unknown config key '{dotted}'")
+            raise ConfigError(f"{where}: unknown config key '{prefix}{dotted}'")
         obj = getattr(obj, part)
-    fields = {f.name: f for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else {}
+    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
     if leaf not in fields:
         known = ", ".join(sorted(fields))
-        raise ConfigError(f"{where}: unknown config key '{dotted}' (known here: {known})")
-    hints = typing.get_type_hints(type(obj))
-    if dataclasses.is_dataclass(hints[leaf]):
+        raise ConfigError(f"{where}: unknown config key '{prefix}{dotted}' (known here: {known})")
+    return obj, leaf, typing.get_type_hints(type(obj))[leaf]
+
+
+def _set(obj: Any, dotted: str, value: Any, where: str, prefix: str = "") -> None:
+    owner, leaf, hint = _field(obj, dotted, where, prefix)
+    if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: '{dotted}' is a section; give a mapping")
+            raise ConfigError(f"{where}: '{prefix}{dotted}' is a section; give a mapping")
         for k, v in value.items():
-            _set(getattr(obj, leaf), str(k), v, f"{where} [{dotted}]")
+            _set(getattr(owner, leaf), str(k), v, where, f"{prefix}{dotted}.")
         return
-    setattr(obj, leaf, _coerce(value, hints[leaf], f"{where}: {dotted}"))
+    setattr(owner, leaf, _coerce(value, hint, f"{where}: {prefix}{dotted}"))
+
+
+def set_value(cfg: ExperimentConfig, dotted: str, value: Any, where: str) -> ExperimentConfig:
+    """Set one typed value (e.g. a path from a CLI option) by its dotted key, type-checked; no text parsing."""
+    _set(cfg, dotted, value, where)
+    return cfg
 
 
 def merge_dict(cfg: ExperimentConfig, values: dict[str, Any], where: str) -> ExperimentConfig:
@@ -178,16 +194,25 @@ def merge_dict(cfg: ExperimentConfig, values: dict[str, Any], where: str) -> Exp
 
 
 def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
-    """Apply ``key.sub=value`` strings; values are parsed as YAML scalars/lists and type-checked."""
+    """Apply ``key.sub=value`` strings, type-checked.
+
+    The value of a text field (paths, names) is taken verbatim: ``data.root=runs/a #1`` is that path, ``yes`` is the
+    word. Other fields parse the value as a YAML scalar or list (``train.lr=1e-4``, ``model.image_size=[64,32]``).
+    """
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override '{item}': expected key=value, e.g. train.batch_size=8")
         key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as err:
-            raise ConfigError(f"override '{item}': cannot parse value ({err.problem})") from None
-        _set(cfg, key.strip(), value, f"override '{item}'")
+        key, where = key.strip(), f"override '{item}'"
+        _, _, hint = _field(cfg, key, where)
+        if hint is str:
+            value = raw
+        else:
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError as err:
+                raise ConfigError(f"{where}: cannot parse value ({err.problem})") from None
+        _set(cfg, key, value, where)
     return cfg
 
 
@@ -214,7 +239,7 @@ def load_config(
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
         try:
-            data = yaml.safe_load(p.read_text()) or {}
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{p}: not valid YAML ({err})") from None
         if not isinstance(data, dict):
@@ -229,7 +254,3 @@ def model_config_from_dict(values: dict[str, Any], where: str = "config") -> Mod
     cfg = ExperimentConfig()
     merge_dict(cfg, {"model": values}, where)
     return cfg.model
-
-
-def model_config_to_json(cfg: ModelConfig) -> str:
-    return json.dumps(dataclasses.asdict(cfg), indent=2)

@@ -1,14 +1,15 @@
-"""Read the authors' generator checkpoints (``latest_netG.pth``) and map them onto :class:`Generator`.
+"""Read the authors' checkpoints and map them onto our networks.
 
-Reference key names (§3.9, with an optional ``module.`` prefix from DataParallel runs) are translated to ours by the
-table below; the architecture is inferred from tensor shapes, the image size from a preset. Every mismatch is one
-:class:`CheckpointError` listing missing, unexpected and wrongly shaped keys.
+Generator files (``latest_netG.pth``, §3.9, with an optional ``module.`` prefix from DataParallel runs) are translated
+to :class:`Generator` names by the table below; the architecture is inferred from tensor shapes, the image size from a
+preset. Discriminator files (``latest_netD_PB.pth``, ``latest_netD_PP.pth``, §4) map onto ours for fine-tuning
+(``posestylizer train --init-from``). Every mismatch is one :class:`CheckpointError` listing missing, unexpected and
+wrongly shaped keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torch
 
 from posestylizer.config import ExperimentConfig, ModelConfig, load_config
 from posestylizer.errors import CheckpointError
+from posestylizer.files import read_state_dict_file
 
 # (reference pattern, our name); applied to keys without the "module." / "model." prefixes.
 _KEY_RULES: tuple[tuple[str, str], ...] = (
@@ -49,8 +51,7 @@ def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in state.items():
         for prefix in ("module.", "model."):
-            if key.startswith(prefix):
-                key = key[len(prefix) :]
+            key = key.removeprefix(prefix)
         out[key] = value
     return out
 
@@ -104,30 +105,61 @@ def reference_discriminator_to_native(state: dict[str, torch.Tensor]) -> dict[st
     return out
 
 
-def read_checkpoint_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load a state dict from a ``.pth`` file safely (``weights_only=True``).
+# The authors' run folder: checkpoint/<name>/{latest,<epoch>}_{netG,netD_PB,netD_PP}.pth (§5.5).
+REFERENCE_NETWORKS = {"G": "netG", "D_PB": "netD_PB", "D_PP": "netD_PP"}
+
+
+def find_reference_files(paths: list[str | Path]) -> dict[str, Path]:
+    """Which of the authors' files holds which network: ``"G"`` / ``"D_PB"`` / ``"D_PP"`` -> file.
+
+    Args:
+        paths: one folder (its ``latest_netG.pth``, ``latest_netD_PB.pth``, ``latest_netD_PP.pth``, those present) or
+            files named ``<label>_netG.pth``, ``<label>_netD_PB.pth``, ``<label>_netD_PP.pth``.
+    Raises:
+        CheckpointError: nothing found, a file name that names no network, a network given twice, a missing file.
+    """
+    found: dict[str, Path] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            hits = {k: path / f"latest_{n}.pth" for k, n in REFERENCE_NETWORKS.items()}
+            hits = {k: p for k, p in hits.items() if p.is_file()}
+            if not hits:
+                raise CheckpointError(f"{path}: no latest_netG.pth, latest_netD_PB.pth or latest_netD_PP.pth here")
+        else:
+            keys = [k for k, n in REFERENCE_NETWORKS.items() if path.name.endswith(f"_{n}.pth")]
+            if not keys:
+                raise CheckpointError(
+                    f"{path}: name says no network; the authors' files end in _netG.pth, _netD_PB.pth or _netD_PP.pth"
+                )
+            if not path.is_file():
+                raise CheckpointError(f"{path}: checkpoint file not found")
+            hits = {keys[0]: path}
+        for key, p in hits.items():
+            if key in found:
+                raise CheckpointError(f"{p}: {key} is already given by {found[key]}; give one file per network")
+            found[key] = p
+    if not found:
+        raise CheckpointError("no authors' checkpoint given: pass a folder or files like latest_netG.pth")
+    return found
+
+
+def read_reference_networks(paths: list[str | Path]) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, str]]:
+    """Native-named state dicts of the authors' G / D_PB / D_PP files (:func:`find_reference_files`), and the file of
+    each (same keys)."""
+    files = find_reference_files(paths)
+    states = {}
+    for key, path in files.items():
+        state = read_checkpoint_file(path, f"authors' {REFERENCE_NETWORKS[key]} checkpoint")
+        states[key] = reference_to_native(state) if key == "G" else reference_discriminator_to_native(state)
+    return states, {k: str(p) for k, p in files.items()}
+
+
+def read_checkpoint_file(path: str | Path, what: str = "PyTorch checkpoint") -> dict[str, torch.Tensor]:
+    """Load a state dict from an authors' ``.pth`` file safely (``weights_only=True``).
 
     Accepts a bare state dict or a dict holding one under ``state_dict`` (as our fixtures and many trainers do).
     """
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found (nothing is trained from scratch silently; check the path)")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder; give the authors' .pth file (e.g. latest_netG.pth)")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"{path}: refused to unpickle non-tensor objects (weights_only=True): {str(err).splitlines()[0]}"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - torch.load raises many types on foreign bytes (IndexError on text)
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {first}") from None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict of tensors")
-    return obj
+    return read_state_dict_file(path, what, CheckpointError)
 
 
 def infer_model_config(
@@ -157,7 +189,9 @@ def infer_model_config(
     return cfg
 
 
-def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+def check_state_dict(
+    model: torch.nn.Module, state: dict[str, torch.Tensor], source: str, what: str = "the APS generator"
+) -> None:
     """Raise one CheckpointError listing missing, unexpected and wrongly shaped keys (first 8 of each)."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -173,4 +207,4 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], sou
             if items:
                 more = f" (+{len(items) - 8} more)" if len(items) > 8 else ""
                 parts.append(f"{label} {len(items)}: " + "; ".join(items[:8]) + more)
-        raise CheckpointError(f"{source}: does not match the APS generator: " + " | ".join(parts))
+        raise CheckpointError(f"{source}: does not match {what}: " + " | ".join(parts))

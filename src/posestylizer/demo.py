@@ -1,12 +1,14 @@
 """``posestylizer demo``: the whole loop on a fresh machine, offline, within a wall-clock budget.
 
-1. render synthetic people (:mod:`posestylizer.data.synth`), split by identity;
-2. train APS at a CPU-sized width for what is left of the budget (the LR schedule is stretched over that time);
-3. evaluate held-out identities against two baselines (the source image copied unchanged; the untrained network)
-   with SSIM, L1, SSIM/L1 inside the ground-truth person masks, and the foreground IoU against those masks;
-4. write ``report.html`` (result grid, loss curves, metrics table, config).
+A recipe of the package's own parts:
 
-The perceptual term is off: no VGG19 weights can be downloaded offline (the report says so).
+1. render synthetic people (:mod:`posestylizer.data.synth`) and resize them to the recipe's size
+   (:mod:`posestylizer.data.resize`);
+2. train APS with the ``demo`` preset (``configs/demo.yaml``) for what is left of the budget (the LR schedule is
+   stretched over that time);
+3. evaluate held-out identities against two baselines (the source image copied unchanged; the untrained network)
+   through :func:`posestylizer.metrics.evaluate.evaluate`, with the registry's SSIM, L1 and ground-truth metrics;
+4. write ``report.html`` (result grid, loss curves, metrics table, config).
 """
 
 from __future__ import annotations
@@ -19,46 +21,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from posestylizer.config import ExperimentConfig, load_config
+from posestylizer.metrics.collect import Collection, ResultItem
+from posestylizer.metrics.registry import METRICS, Metric
+from posestylizer.progress import Progress
+from posestylizer.report import Column
 
-# The demo recipe on top of the `synthetic` preset: a CPU-sized APS at half Market size (64x32, 3 blocks), no
-# perceptual term (offline), pool of fakes as Market; lr: constant for the first half of the time, then linear to 0.
-# Pose maps keep the market layout's sigma (6 px), so `posestylizer evaluate --checkpoint demo_out/run/generator
-# --data demo_out/data` renders the same maps as training did (3 px, the sigma scaled with the image, is no better).
-DEMO_SIZE = (64, 32)
-DEMO_OVERRIDES = [
-    "name=demo",
-    f"model.image_size=[{DEMO_SIZE[0]},{DEMO_SIZE[1]}]",
-    "model.n_blocks=3",
-    "model.ngf=16",
-    "model.ndf=8",
-    "model.dropout=0.0",
-    "loss.perceptual=false",
-    "train.batch_size=8",
-    "train.lr=1e-3",
-    "train.epochs=1",
-    "train.epochs_decay=1",
-    "train.epoch_length=0",
-    "train.log_every=5",
-    "train.sample_every=0",
-    "train.checkpoint_every=0",
-    "train.device=cpu",
-    "data.num_workers=0",
-]
-METRIC_COLUMNS = (
-    ("ssim_clean", "SSIM", True),
-    ("l1", "L1", False),
-    ("mask_ssim_gt", "masked SSIM", True),
-    ("mask_l1_gt", "masked L1", False),
-    ("fg_iou_gt", "foreground IoU", True),
-)
+# Columns of the demo's table, all computed by the metric registry against the synthetic ground truth.
+DEMO_METRICS = ("ssim_clean", "l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt")
 METHODS = (
     ("copy", "source copied (baseline)"),
     ("untrained", "untrained APS (baseline)"),
     ("trained", "trained APS"),
 )
+SYNTH_PRESET = "market"  # the synthetic people are rendered at this preset's (and layout's) size, then resized
 
 
 @dataclass
@@ -79,171 +56,129 @@ class DemoOptions:
 
 
 def demo_config(opts: DemoOptions, data_root: Path) -> ExperimentConfig:
-    return load_config(
-        "synthetic", overrides=DEMO_OVERRIDES + [f"data.root={data_root}", f"train.seed={opts.seed}"] + opts.overrides
-    )
+    """The ``demo`` preset on ``data_root`` with the demo's seed and the user's overrides."""
+    return load_config("demo", overrides=[f"data.root={data_root}", f"train.seed={opts.seed}"] + opts.overrides)
 
 
-def downscale_dataset(src: Path, dst: Path, size: tuple[int, int], progress: bool = False) -> None:
-    """Copy a synthetic market-layout dataset at a smaller ``size`` (H, W): images, masks and background plates
-    area-averaged, keypoints scaled (missing stay -1), pair lists unchanged. Same layout, so every command reads it.
-    """
-    import shutil
-
-    from posestylizer.data.formats import read_annotations, write_annotations
-    from posestylizer.data.layouts import PHASES, get_layout
-    from posestylizer.pose import present
-
-    layout = get_layout("market")
-    h0, w0 = layout.image_size
-    fy, fx = size[0] / h0, size[1] / w0
-    for phase in PHASES:
-        annotations = read_annotations(layout.annotation_path(src, phase))
-        for folder in (layout.image_dir(dst, phase), dst / "masks" / phase, dst / "backgrounds" / phase):
-            folder.mkdir(parents=True, exist_ok=True)
-        names = list(annotations)
-        if progress:
-            from tqdm import tqdm
-
-            names = tqdm(names, desc=f"resize {phase}", unit="image", file=sys.stderr, dynamic_ncols=True)
-        scaled = []
-        for name in names:
-            stem = Path(name).stem
-            for a, b in (
-                (layout.image_dir(src, phase) / name, layout.image_dir(dst, phase) / name),
-                (src / "masks" / phase / f"{stem}.png", dst / "masks" / phase / f"{stem}.png"),
-                (src / "backgrounds" / phase / f"{stem}.png", dst / "backgrounds" / phase / f"{stem}.png"),
-            ):
-                with Image.open(a) as img:
-                    small = img.resize((size[1], size[0]), Image.BOX)
-                    if a.parent.parent.name == "masks":
-                        small = small.point(lambda v: 255 if v > 127 else 0)
-                    small.save(b, quality=95) if b.suffix == ".jpg" else small.save(b)
-            kp = annotations[name].copy()
-            ok = present(kp)
-            kp[ok] = np.floor(kp[ok] * np.array([fy, fx])).astype(np.int64)
-            scaled.append((name, kp))
-        write_annotations(layout.annotation_path(dst, phase), scaled)
-        shutil.copyfile(layout.pairs_path(src, phase), layout.pairs_path(dst, phase))
+def demo_metrics() -> list[Metric]:
+    """The registry entries of the demo's table, in column order."""
+    return [METRICS[name] for name in DEMO_METRICS]
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------------------------------------------------- metrics
-def foreground(image: np.ndarray, plate: np.ndarray, threshold: float = 0.12) -> np.ndarray:
-    """Pixels that differ from the background plate (mean |difference| over RGB above ``threshold`` of 255).
-
-    The generator sees only the source image, so its background is the source's plate: a generated person's
-    foreground is what differs from that plate.
-    """
-    from scipy.ndimage import binary_opening
-
-    diff = np.abs(image.astype(np.float32) - plate.astype(np.float32)).mean(-1) / 255.0
-    return binary_opening(diff > threshold, structure=np.ones((3, 3), bool))
-
-
-def pair_metrics(target: np.ndarray, generated: np.ndarray, mask: np.ndarray, plate: np.ndarray) -> dict[str, float]:
-    """SSIM (data_range 255), L1 in [-1, 1] units, both inside the ground-truth target mask, and foreground IoU."""
-    from posestylizer.metrics.pixel import apply_mask, l1
-    from posestylizer.metrics.ssim import ssim
-
-    fg = foreground(generated, plate)
-    union = np.logical_or(fg, mask).sum()
-    return {
-        "ssim_clean": ssim(target, generated, data_range=255.0),
-        "l1": l1(target, generated),
-        "mask_ssim_gt": ssim(apply_mask(target, mask), apply_mask(generated, mask), data_range=255.0),
-        "mask_l1_gt": l1(apply_mask(target, mask), apply_mask(generated, mask)),
-        "fg_iou_gt": float(np.logical_and(fg, mask).sum() / union) if union else 1.0,
-    }
-
-
-def _read_png(path: Path) -> np.ndarray:
-    with Image.open(path) as img:
-        return np.asarray(img)
-
-
+# ------------------------------------------------------------------------------------------------------- evaluate
 @torch.no_grad()
-def evaluate_methods(
-    dataset,
-    indices: list[int],
-    generators: dict[str, torch.nn.Module],
-    data_root: Path,
-    progress: bool = True,
-    batch_size: int = 16,
-) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[np.ndarray]]]:
-    """Per-pair metrics of ``copy`` and each generator (eval mode) on ``dataset[indices]`` (test split), and the
-    generated images, in ``indices`` order."""
+def generate_pairs(dataset, indices: list[int], generators: dict[str, torch.nn.Module], progress: Progress,
+                   batch_size: int = 16) -> dict[str, Collection]:  # fmt: skip
+    """Run each generator (eval mode) on ``dataset[indices]`` in batches; return one collection per method, ``copy``
+    (the source image as the answer) first, pairs in ``indices`` order with uint8 (H, W, 3) images."""
     from torch.utils.data import default_collate
 
-    from posestylizer.data.synth import background_path, mask_path
-    from posestylizer.metrics.panels import to_uint8
+    from posestylizer.viz import pair_filename, to_uint8
 
-    per = {m: {c: [] for c, _, _ in METRIC_COLUMNS} for m in ["copy", *generators]}
-    outputs: dict[str, list[np.ndarray]] = {m: [] for m in per}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(indices), desc="evaluate", unit="pair", file=sys.stderr, dynamic_ncols=True)
+    items: dict[str, list[ResultItem]] = {m: [] for m in ["copy", *generators]}
+    bar = progress.bar("generate", total=len(indices), unit="pair")
     for start in range(0, len(indices), batch_size):
-        items = [dataset[i] for i in indices[start : start + batch_size]]
-        batch = default_collate(items)
+        samples = [dataset[i] for i in indices[start : start + batch_size]]
+        batch = default_collate(samples)
         fakes = {name: g(batch["src_img"], batch["src_pose"], batch["tgt_pose"]) for name, g in generators.items()}
-        for j, item in enumerate(items):
-            target = to_uint8(item["tgt_img"])
-            mask = _read_png(mask_path(data_root, "test", item["tgt_name"])) > 127
-            plate = _read_png(background_path(data_root, "test", item["src_name"]))
-            results = {"copy": to_uint8(item["src_img"]), **{n: to_uint8(f[j]) for n, f in fakes.items()}}
-            for name, gen in results.items():
-                for k, v in pair_metrics(target, gen, mask, plate).items():
-                    per[name][k].append(v)
-                outputs[name].append(gen)
-        if bar is not None:
-            bar.update(len(items))
-    if bar is not None:
-        bar.close()
-    return per, outputs
+        for j, s in enumerate(samples):
+            name, target = pair_filename(s["src_name"], s["tgt_name"]), to_uint8(s["tgt_img"])
+            images = {"copy": s["src_img"], **{method: f[j] for method, f in fakes.items()}}
+            for method, image in images.items():
+                items[method].append(ResultItem(name, s["src_name"], s["tgt_name"], target, to_uint8(image)))
+        bar.update(len(samples))
+    bar.close()
+    labels = dict(METHODS)
+    return {m: Collection(its, f"demo: {labels.get(m, m)} on held-out pairs") for m, its in items.items()}
 
 
-def summarize(per: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
-    return {m: {k: float(np.mean(v)) for k, v in cols.items()} for m, cols in per.items()}
+def evaluate_methods(collections: dict[str, Collection], data_root: str | Path, out: Path,
+                     progress: Progress) -> tuple[dict[str, dict[str, float]], list[Column]]:  # fmt: skip
+    """The demo's metrics of every method through the evaluation of ``posestylizer evaluate`` (ground truth from the
+    synthetic dataset's test phase); writes ``<out>/<method>/metrics.json|csv``.
+
+    Returns {method: {metric: mean over pairs}} and the table's columns (registry label, direction and settings).
+    """
+    from posestylizer.metrics.evaluate import evaluate
+    from posestylizer.metrics.inputs import EvalOptions
+    from posestylizer.metrics.write import write_reports
+
+    options = EvalOptions(protocol="clean", metrics=list(DEMO_METRICS), ground_truth=str(data_root),
+                          ground_truth_phase="test")  # fmt: skip
+    table, settings = {}, {}
+    for method, collection in progress(list(collections.items()), "evaluate", unit="method"):
+        report = evaluate(collection, options)
+        write_reports(report, out / method)
+        table[method] = {name: report.value(name) for name in DEMO_METRICS}
+        settings = report.settings
+    columns = [Column(m.name, m.label, m.higher_is_better, settings[m.name]) for m in demo_metrics()]
+    return table, columns
 
 
-def margins(summary: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def margins(table: dict[str, dict[str, float]], columns: list[Column]) -> dict[str, dict[str, float]]:
     """Trained minus each baseline, signed so that positive = trained is better."""
-    out = {}
-    for base in ("copy", "untrained"):
-        out[base] = {
-            k: (summary["trained"][k] - summary[base][k]) * (1 if higher else -1) for k, _, higher in METRIC_COLUMNS
-        }
-    return out
+    return {
+        base: {c.key: (table["trained"][c.key] - table[base][c.key]) * (1 if c.higher_is_better else -1)
+               for c in columns}
+        for base in ("copy", "untrained")
+    }  # fmt: skip
 
 
-# ------------------------------------------------------------------------------------------------------------ main
+# ----------------------------------------------------------------------------------------------------------- main
+def _prepare_data(opts: DemoOptions, out: Path, progress: Progress):
+    """Render the synthetic people at full size into ``out/data_HxW``, resize them into ``out/data`` at the recipe's
+    size; return (config, synth summary)."""
+    import shutil
+
+    from posestylizer.data.layouts import get_layout
+    from posestylizer.data.resize import resize_dataset
+    from posestylizer.data.synth import write_dataset
+
+    data_root = out / "data"
+    cfg = demo_config(opts, data_root)
+    h, w = get_layout(SYNTH_PRESET).image_size
+    full = out / f"data_{h}x{w}"
+    summary = write_dataset(full, SYNTH_PRESET, opts.identities, opts.poses, opts.seed, progress=opts.progress)
+    shutil.rmtree(data_root, ignore_errors=True)  # the demo's own folder, remade every run (as run/)
+    resize_dataset(full, data_root, tuple(cfg.model.image_size), layout=SYNTH_PRESET, progress=progress)
+    return cfg, summary
+
+
+def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: float, train_set, test_set):
+    from posestylizer.errors import ConfigError
+    from posestylizer.training.run import train
+
+    if budget < 10:
+        raise ConfigError(f"--minutes {opts.minutes}: too short; the demo needs at least {opts.reserve_seconds + 30:.0f} s")
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    _log(f"[2/4] training APS (ngf {cfg.model.ngf}, batch {cfg.train.batch_size}) for {budget / 60:.1f} min on "
+         f"{torch.get_num_threads()} CPU threads -> {run_dir}")  # fmt: skip
+    return train(cfg, train_set, run_dir, sample_data=test_set, time_budget=budget, progress=opts.progress,
+                 perceptual=None)  # fmt: skip
+
+
 def run_demo(opts: DemoOptions) -> Path:
     """Run the demo and return the path of ``report.html``."""
     from posestylizer.checkpoint import load_generator
     from posestylizer.data.dataset import PairDataset
-    from posestylizer.data.synth import write_dataset
     from posestylizer.models import Generator, init_generator_weights
     from posestylizer.report import write_report
-    from posestylizer.training.run import read_scalars, train
+    from posestylizer.training.run import read_scalars
 
     t0 = time.perf_counter()
-    budget = opts.minutes * 60.0
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    data_root, run_dir = out / "data", out / "run"
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-
-    _log(f"[1/4] synthetic people: {opts.identities} identities x {opts.poses} poses -> {data_root}")
-    full = out / "data_128x64"
-    summary = write_dataset(full, "market", opts.identities, opts.poses, opts.seed, progress=opts.progress)
-    downscale_dataset(full, data_root, DEMO_SIZE, progress=opts.progress)
-    cfg = demo_config(opts, data_root)
+    progress = Progress(opts.progress)
+    run_dir = out / "run"
+    _log(f"[1/4] synthetic people: {opts.identities} identities x {opts.poses} poses -> {out / 'data'}")
+    cfg, summary = _prepare_data(opts, out, progress)
     train_set = PairDataset.from_config(cfg, "train", masks=False)
     test_set = PairDataset.from_config(cfg, "test", masks=False)
     t_data = time.perf_counter() - t0
@@ -251,36 +186,22 @@ def run_demo(opts: DemoOptions) -> Path:
     # The untrained baseline: the network exactly as training starts (same seed, reference initialisation).
     torch.manual_seed(cfg.train.seed)
     untrained = init_generator_weights(Generator(cfg.model)).eval()
-
-    if run_dir.exists():
-        import shutil
-
-        shutil.rmtree(run_dir)
-    train_budget = budget - (time.perf_counter() - t0) - opts.reserve_seconds
-    if train_budget < 10:
-        from posestylizer.errors import ConfigError
-
-        raise ConfigError(f"--minutes {opts.minutes}: too short; the demo needs at least {opts.reserve_seconds + 30:.0f} s")
-    _log(f"[2/4] training APS (ngf {cfg.model.ngf}, batch {cfg.train.batch_size}) for {train_budget / 60:.1f} min on "
-         f"{torch.get_num_threads()} CPU threads -> {run_dir}")  # fmt: skip
     t_train0 = time.perf_counter()
-    result = train(cfg, train_set, run_dir, sample_data=test_set, time_budget=train_budget, progress=opts.progress,
-                   perceptual=None)  # fmt: skip
+    budget = opts.minutes * 60.0 - (t_train0 - t0) - opts.reserve_seconds
+    result = _train(cfg, opts, run_dir, budget, train_set, test_set)
     t_train = time.perf_counter() - t_train0
 
     _log(f"[3/4] evaluating {opts.eval_pairs} held-out pairs ({summary.identities['test']} unseen identities)")
     trained = load_generator(run_dir / "generator")  # the exported checkpoint, as evaluate/convert read it
     n = len(test_set)
     indices = sorted({int(i) for i in np.linspace(0, n - 1, min(opts.eval_pairs, n))})
-    per, outputs = evaluate_methods(test_set, indices, {"untrained": untrained, "trained": trained}, data_root,
-                                    progress=opts.progress)  # fmt: skip
-    table = summarize(per)
+    collections = generate_pairs(test_set, indices, {"untrained": untrained, "trained": trained}, progress)
+    table, columns = evaluate_methods(collections, cfg.data.root, out / "eval", progress)
 
     _log("[4/4] writing the report")
-    picks = list(range(0, len(indices), max(1, len(indices) // 8)))[:8]
     facts = {
         "metrics": table,
-        "margins": margins(table),
+        "margins": margins(table, columns),
         "pairs": len(indices),
         "identities": summary.identities,
         "images": summary.images,
@@ -294,10 +215,7 @@ def run_demo(opts: DemoOptions) -> Path:
         },
     }
     (out / "metrics.json").write_text(json.dumps(facts, indent=2))
-    return write_report(
-        out,
-        cfg=cfg,
-        facts=facts,
-        scalars=read_scalars(run_dir),
-        examples=[(test_set[indices[j]], {m: outputs[m][j] for m in outputs}) for j in picks],
-    )
+    picks = list(range(0, len(indices), max(1, len(indices) // 8)))[:8]
+    examples = [(test_set[indices[j]], {m: collections[m].items[j].generated for m in collections}) for j in picks]
+    return write_report(out, cfg=cfg, facts=facts, scalars=read_scalars(run_dir), examples=examples,
+                        columns=columns, methods=METHODS)  # fmt: skip

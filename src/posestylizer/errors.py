@@ -26,3 +26,19 @@ class DataError(UserError):
 
 class WeightsError(UserError):
     """Pretrained weights (VGG, Inception, LPIPS, pose estimator) that are not available locally."""
+
+
+class InputError(UserError):
+    """A source photo or target pose that the re-posing pipeline cannot use."""
+
+
+class NoPersonError(InputError):
+    """No person was found in a photo (or none at the point/box the user gave)."""
+
+
+class MissingKeypointsError(InputError):
+    """A person whose keypoints lack what the model needs (the message names the missing keypoints)."""
+
+
+class PoseArrayError(InputError):
+    """A keypoint array of the wrong shape, type or value range."""

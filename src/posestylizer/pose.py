@@ -7,7 +7,6 @@ a point is missing when y or x equals -1. Heatmaps are float32 (18, H, W) in [0,
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 MISSING = -1
 NUM_KEYPOINTS = 18
@@ -64,22 +63,6 @@ def heatmaps(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> np.n
     maps = (gy[:, :, None] * gx[:, None, :]).astype(np.float32)
     maps[~present(kp)] = 0.0
     return maps
-
-
-def heatmaps_tensor(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> torch.Tensor:
-    """:func:`heatmaps` as a float32 tensor (18, H, W)."""
-    return torch.from_numpy(heatmaps(keypoints, size, sigma))
-
-
-def keypoints_from_heatmaps(maps: np.ndarray, threshold: float = 0.1) -> np.ndarray:
-    """Recover (18, 2) (y, x) keypoints from (18, H, W) maps by per-channel arg-max; -1 below ``threshold``."""
-    maps = np.asarray(maps)
-    c, h, w = maps.shape
-    flat = maps.reshape(c, -1)
-    idx = flat.argmax(axis=1)
-    kp = np.stack([idx // w, idx % w], axis=1).astype(np.int64)
-    kp[flat.max(axis=1) <= threshold] = MISSING
-    return kp
 
 
 def pose_mask(keypoints: np.ndarray, size: tuple[int, int], radius: int = 4) -> np.ndarray:

@@ -6,6 +6,7 @@ Self-contained apart from one PNG (the result grid) next to it; no plotting libr
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,26 +24,16 @@ CURVES = (
 )
 
 
-def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]], size: tuple[int, int]) -> np.ndarray:
+def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarray:
     """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled."""
-    from posestylizer.metrics.panels import to_uint8
-    from posestylizer.pose import draw_pose
+    from posestylizer.viz import pair_panels, panel_row, stack_rows
 
-    rows = []
-    for item, outputs in examples:
-        panels = [
-            to_uint8(item["src_img"]),
-            draw_pose(item["src_kp"].numpy(), size),
-            to_uint8(item["tgt_img"]),
-            draw_pose(item["tgt_kp"].numpy(), size),
-            outputs["untrained"],
-            outputs["trained"],
-        ]
-        gap = np.full((size[0], 2, 3), 255, np.uint8)
-        rows.append(np.concatenate([p for panel in panels for p in (panel, gap)][:-1], axis=1))
-        rows.append(np.full((2, rows[-1].shape[1], 3), 255, np.uint8))
-    grid = np.concatenate(rows[:-1], axis=0)
-    return grid.repeat(GRID_SCALE, 0).repeat(GRID_SCALE, 1)
+    rows = [
+        panel_row(pair_panels(item["src_img"], item["src_kp"], item["tgt_img"], item["tgt_kp"],
+                              outputs["untrained"], outputs["trained"]), gap=2)
+        for item, outputs in examples
+    ]  # fmt: skip
+    return stack_rows(rows, gap=2, scale=GRID_SCALE)
 
 
 def svg_curve(steps: list[float], values: list[float], title: str, width: int = 330, height: int = 180) -> str:
@@ -74,24 +65,83 @@ def svg_curve(steps: list[float], values: list[float], title: str, width: int = 
     )
 
 
-def metrics_table(facts: dict) -> str:
-    from posestylizer.demo import METHODS, METRIC_COLUMNS
+@dataclass(frozen=True)
+class Column:
+    """One metric column of the report's table.
 
+    Args:
+        key: metric name, the key of ``facts["metrics"][method]`` and ``facts["margins"][baseline]``.
+        label: column header.
+        higher_is_better: direction of improvement (arrow, bold best value).
+        explanation: how the metric is computed, printed under the table.
+    """
+
+    key: str
+    label: str
+    higher_is_better: bool
+    explanation: str
+
+
+def metrics_table(facts: dict, columns: list[Column], methods: list[tuple[str, str]]) -> str:
+    """Rows: each method (best value per column in bold), then the trained model's margin over each other method."""
     table, margins = facts["metrics"], facts["margins"]
-    head = "".join(f"<th>{html.escape(label)} {'↑' if up else '↓'}</th>" for _, label, up in METRIC_COLUMNS)
+    head = "".join(f"<th>{html.escape(c.label)} {'↑' if c.higher_is_better else '↓'}</th>" for c in columns)
     body = []
-    for key, label in METHODS:
+    for key, label in methods:
         cells = []
-        for col, _, up in METRIC_COLUMNS:
-            best = (max if up else min)(table[m][col] for m, _ in METHODS)
-            value = table[key][col]
+        for c in columns:
+            best = (max if c.higher_is_better else min)(table[m][c.key] for m, _ in methods)
+            value = table[key][c.key]
             text = f"{value:.4f}"
             cells.append(f"<td><b>{text}</b></td>" if value == best else f"<td>{text}</td>")
         body.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
-    for base, label in (("copy", "source copied"), ("untrained", "untrained APS")):
-        cells = "".join(f"<td>{margins[base][col]:+.4f}</td>" for col, _, _ in METRIC_COLUMNS)
-        body.append(f'<tr class="margin"><th>margin over {label}</th>{cells}</tr>')
+    labels = dict(methods)
+    for base in margins:
+        cells = "".join(f"<td>{margins[base][c.key]:+.4f}</td>" for c in columns)
+        body.append(f'<tr class="margin"><th>margin over {html.escape(labels[base])}</th>{cells}</tr>')
     return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
+
+
+STYLE = """<style>
+body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
+table { border-collapse: collapse; margin: 8px 0 16px; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th { background: #f4f4f4; }
+tr.margin td { color: #08519c; }
+table.grid th { text-align: center; font-size: 12px; border: none; background: none; padding: 2px 0; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; }
+pre { background: #f7f7f7; padding: 10px; font-size: 12px; }
+dl.metrics dt { font-weight: bold; margin-top: 4px; }
+</style>"""
+
+
+def _intro(facts: dict) -> str:
+    t, ids = facts["timings"], facts["identities"]
+    return f"""<h1>posestylizer demo: APS on synthetic people</h1>
+<p>The Appearance-aware Pose Stylizer (Huang et al., IJCAI 2020) trained from scratch on this machine's CPU
+({facts["threads"]} threads) for {t["train_s"] / 60:.1f} minutes ({t["iterations"]} iterations,
+{t["images_per_s"]:.1f} images/s), then tested on {facts["pairs"]} pairs of {ids["test"]} identities it never saw
+({ids["train"]} identities, {facts["images"]["train"]} images for training).
+Whole demo: {t["total_s"] / 60:.1f} minutes (data {t["data_s"]:.0f} s).</p>
+<p class="note">The perceptual loss (VGG19 relu1_2) is <b>off</b> in this demo: no pretrained VGG19 weights can be
+downloaded offline. The objective is the paper's GAN (two discriminators, BCE) + L1 terms; train with
+<code>posestylizer train --vgg-weights FILE</code> for the full objective.</p>"""
+
+
+def _metrics_section(facts: dict, columns: list[Column], methods: list[tuple[str, str]]) -> str:
+    explanations = "".join(f"<dt>{html.escape(c.label)}</dt><dd>{html.escape(c.explanation)}</dd>" for c in columns)
+    return f"""<h2>Metrics ({facts["pairs"]} held-out pairs)</h2>
+{metrics_table(facts, columns, methods)}
+<dl class="metrics">{explanations}</dl>
+<p>Margins: trained minus baseline, signed so that positive means better.</p>"""
+
+
+def _usage(out: Path, columns: list[Column]) -> str:
+    run, data = html.escape(str(out / "run")), html.escape(str(out / "data"))
+    metrics = html.escape(",".join(c.key for c in columns))
+    return f"""<h2>Use the trained model</h2>
+<pre>posestylizer evaluate --checkpoint {run}/generator --data {data} --protocol clean --metrics {metrics} --ground-truth {data}
+tensorboard --logdir {run}/tb</pre>"""
 
 
 def write_report(
@@ -101,62 +151,43 @@ def write_report(
     facts: dict,
     scalars: list[dict],
     examples: list[tuple[dict, dict[str, np.ndarray]]],
+    columns: list[Column],
+    methods: list[tuple[str, str]],
 ) -> Path:
-    """Write ``out/report.html`` and ``out/report_grid.png``; return the HTML path."""
+    """Write ``out/report.html`` and ``out/report_grid.png``; return the HTML path.
+
+    Args:
+        facts: ``metrics`` {method: {column key: value}}, ``margins`` {baseline: {column key: value}}, ``pairs``,
+            ``identities``, ``images``, ``threads``, ``timings``.
+        columns: the metric columns of the table, in order.
+        methods: (key, label) of the table's rows, in order.
+    """
     import yaml
 
     size = tuple(cfg.model.image_size)
-    grid = result_grid(examples, size)
-    Image.fromarray(grid).save(out / "report_grid.png")
+    Image.fromarray(result_grid(examples)).save(out / "report_grid.png")
     panel_w = (size[1] + 2) * GRID_SCALE
     header = "".join(f'<th style="width:{panel_w}px">{html.escape(c)}</th>' for c in GRID_COLUMNS)
     curves = "".join(
         svg_curve([r["step"] for r in scalars if key in r], [r[key] for r in scalars if key in r], title)
         for key, title in CURVES
     )
-    t = facts["timings"]
-    ids = facts["identities"]
     cfg_yaml = yaml.safe_dump(cfg.to_dict(), sort_keys=False)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>posestylizer demo report</title>
-<style>
-body {{ font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }}
-table {{ border-collapse: collapse; margin: 8px 0 16px; }}
-td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
-th {{ background: #f4f4f4; }}
-tr.margin td {{ color: #08519c; }}
-table.grid th {{ text-align: center; font-size: 12px; border: none; background: none; padding: 2px 0; }}
-.note {{ background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; }}
-pre {{ background: #f7f7f7; padding: 10px; font-size: 12px; }}
-</style></head><body>
-<h1>posestylizer demo: APS on synthetic people</h1>
-<p>The Appearance-aware Pose Stylizer (Huang et al., IJCAI 2020) trained from scratch on this machine's CPU
-({facts["threads"]} threads) for {t["train_s"] / 60:.1f} minutes ({t["iterations"]} iterations,
-{t["images_per_s"]:.1f} images/s), then tested on {facts["pairs"]} pairs of {ids["test"]} identities it never saw
-({ids["train"]} identities, {facts["images"]["train"]} images for training).
-Whole demo: {t["total_s"] / 60:.1f} minutes (data {t["data_s"]:.0f} s).</p>
-<p class="note">The perceptual loss (VGG19 relu1_2) is <b>off</b> in this demo: no pretrained VGG19 weights can be
-downloaded offline. The objective is the paper's GAN (two discriminators, BCE) + L1 terms; train with
-<code>posestylizer train --vgg-weights FILE</code> for the full objective.</p>
+{STYLE}</head><body>
+{_intro(facts)}
 
 <h2>Results on held-out identities</h2>
 <table class="grid"><tr>{header}</tr></table>
 <img src="report_grid.png" alt="result grid">
 
-<h2>Metrics ({facts["pairs"]} held-out pairs)</h2>
-{metrics_table(facts)}
-<p>SSIM: Gaussian window (sigma 1.5), data_range 255, on lossless images. L1: mean |target &minus; image| in
-[&minus;1, 1] units. Masked SSIM/L1: both images multiplied by the ground-truth person mask of the target.
-Foreground IoU: pixels of the image that differ from the source's background plate (mean RGB difference
-&gt; 12%, 3&times;3 opening) against the target's ground-truth person mask; it measures whether the person
-stands in the target pose. Margins: trained minus baseline, signed so that positive means better.</p>
+{_metrics_section(facts, columns, methods)}
 
 <h2>Training losses</h2>
 <div>{curves}</div>
 
-<h2>Use the trained model</h2>
-<pre>posestylizer evaluate --checkpoint {html.escape(str(out / "run" / "generator"))} --data {html.escape(str(out / "data"))} --protocol clean --metrics ssim_clean,l1,psnr
-tensorboard --logdir {html.escape(str(out / "run" / "tb"))}</pre>
+{_usage(out, columns)}
 
 <h2>Configuration</h2>
 <pre>{html.escape(cfg_yaml)}</pre>

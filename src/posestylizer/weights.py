@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import torch
 from torch import nn
 
 from posestylizer.errors import WeightsError
+from posestylizer.files import read_state_dict_file
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,7 @@ def load_weights(key: str, weights_dir: str | Path | None = None) -> dict[str, t
 def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     """A state dict of tensors from a ``.pth``/``.pt`` file (``weights_only=True``, optionally under ``state_dict``)
     or a ``.safetensors`` file; WeightsError naming ``what`` and the file otherwise."""
-    try:
-        if str(path).endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - truncated files, refused pickles, foreign formats
-        raise WeightsError(f"{what}: {path} is not a readable PyTorch state dict ({type(err).__name__})") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise WeightsError(f"{what}: {path} does not hold a state dict of tensors")
-    return state
+    return read_state_dict_file(path, what, WeightsError)
 
 
 def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.Sequential:
@@ -141,51 +128,3 @@ def torchvision_features(key: str, weights_dir: str | Path | None = None) -> nn.
         )
     features.load_state_dict(sub, assign=True)
     return features
-
-
-def _kaiming_(module: nn.Module, generator: torch.Generator) -> None:
-    """Kaiming-normal conv/linear weights: random features stay alive through deep stacks (default init collapses)."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            fan_in = m.weight[0].numel()
-            with torch.no_grad():
-                m.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=generator)
-                if m.bias is not None:
-                    m.bias.zero_()
-
-
-def random_state_dict(key: str, seed: int = 0, features_only: bool = True) -> dict[str, torch.Tensor]:
-    """A random state dict in the real file format of ``key`` (for tests and offline dry runs; numbers are meaningless).
-
-    ``features_only`` drops the torchvision classifier layers, which the metrics never use (a full VGG16 file is
-    528 MB).
-    """
-    gen = torch.Generator().manual_seed(seed)
-    if key == "inception":
-        from torch_fidelity import feature_extractor_inceptionv3 as fe
-
-        # Build the real torch-fidelity module without its download/load step, to get its exact keys and shapes.
-        with mock.patch.object(fe, "load_state_dict_from_url", return_value={}), \
-                mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", return_value=None):
-            net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-        _kaiming_(net, gen)
-        return {k: v.clone() for k, v in net.state_dict().items()}
-    if key in TORCHVISION_ARCHS:
-        import torchvision.models as tvm
-
-        net = tvm.get_model(key, weights=None)
-        _kaiming_(net, gen)
-        state = net.state_dict()
-        if features_only:
-            state = {k: v for k, v in state.items() if k.startswith("features.")}
-        return state
-    raise KeyError(f"unknown weights {key!r}")
-
-
-def write_random_weights(key: str, folder: str | Path, seed: int = 0) -> Path:
-    """Save :func:`random_state_dict` under the standard file name in ``folder``; returns the path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _spec(key).filename
-    torch.save(random_state_dict(key, seed), path)
-    return path

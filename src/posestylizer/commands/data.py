@@ -1,4 +1,4 @@
-"""``posestylizer data {synth,check,pairs}``: make, validate and pair PATN-layout datasets."""
+"""``posestylizer data {synth,prepare,check,pairs}``: make, prepare, validate and pair PATN-layout datasets."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--test-fraction", type=float, default=0.2, help="share of people in the test split")
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
+
+    _register_prepare(data_sub)
 
     c = data_sub.add_parser(
         "check",
@@ -54,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--no-decode", action="store_true", help="read image headers only (faster; misses truncation)"
     )
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=run_check)
 
     r = data_sub.add_parser(
@@ -72,6 +76,57 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_pairs)
 
 
+def _register_prepare(data_sub) -> None:
+    from posestylizer.estimators import BACKENDS
+    from posestylizer.keypoints import FORMATS
+
+    d = data_sub.add_parser(
+        "prepare",
+        help="build the PATN layout from the official Market-1501 / DeepFashion In-shop downloads",
+        description="market1501: RAW is the unpacked Market-1501-v15.09.15 folder (bounding_box_train/, "
+        "bounding_box_test/; ids -1 and 0000 dropped). deepfashion: RAW holds img/ and list_eval_partition.txt "
+        "(or Eval/list_eval_partition.txt); names are flattened, images cropped to columns 40..215 (256x176), "
+        "train = the official train items, test = query + gallery. Writes train/, test/, annotation and pair "
+        "CSVs (the authors' pair rules) and prepare-report.txt. Resumable: run it again to continue.",
+    )
+    d.add_argument("dataset", choices=("market1501", "deepfashion"))
+    d.add_argument("raw", help="unpacked official download")
+    d.add_argument("out", help="output folder (new, or one this command made)")
+    d.add_argument("--keypoints", metavar="FILE",
+                   help="keypoints instead of the estimator: a file or folder in any format of `pose import` "
+                   "(OpenPose, COCO, BlazePose: raw image pixels; PATN CSV: prepared image pixels)")
+    d.add_argument("--keypoint-format", choices=FORMATS, help="format of --keypoints (default: detected)")
+    d.add_argument("--estimator", choices=BACKENDS, default="mediapipe", help="pose estimator (default mediapipe)")
+    d.add_argument("--weights", help="OpenPose COCO body weights file for --estimator openpose")
+    d.add_argument("--split-from", nargs=2, metavar=("TRAIN_CSV", "TEST_CSV"),
+                   help="take the train/test split from these annotation CSVs (e.g. the authors') instead of the "
+                   "official one; images in neither are dropped")
+    d.add_argument("--workers", type=int, help="parallel workers (default: CPU count, at most 8)")
+    d.add_argument("--test-pairs", type=int,
+                   help="sample this many test pairs (default: Market 12000 as the authors, DeepFashion all; "
+                   "0 = all)")
+    d.add_argument("--seed", type=int, default=0, help="test pair sample seed")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from posestylizer.data.prepare import prepare_dataset
+
+    options = {"weights": args.weights} if args.estimator == "openpose" else {}
+    test_pairs = "default" if args.test_pairs is None else (args.test_pairs or None)
+    report = prepare_dataset(
+        args.dataset, args.raw, args.out, keypoints=args.keypoints, keypoint_format=args.keypoint_format,
+        estimator=args.estimator, estimator_options=options, split_from=args.split_from, workers=args.workers,
+        test_pairs=test_pairs,
+        seed=args.seed, progress=not args.quiet,
+    )
+    print(report)
+    layout = "market" if args.dataset == "market1501" else "fashion"
+    print(f"check it with: posestylizer data check {args.out} --layout {layout}")
+    return 0
+
+
 def run_synth(args: argparse.Namespace) -> int:
     import time
 
@@ -79,7 +134,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
-                            test_fraction=args.test_fraction, progress=True)  # fmt: skip
+                            test_fraction=args.test_fraction, progress=not args.quiet)  # fmt: skip
     took = time.perf_counter() - start
     n = sum(summary.images.values())
     print(
@@ -99,7 +154,8 @@ def run_check(args: argparse.Namespace) -> int:
     from posestylizer.data.check import check_dataset
 
     phases = tuple(args.phase) if args.phase else ("train", "test")
-    report = check_dataset(args.root, _layout(args), phases=phases, decode=not args.no_decode, progress=True)
+    report = check_dataset(args.root, _layout(args), phases=phases, decode=not args.no_decode,
+                          progress=not args.quiet)
     for problem in report.problems:
         print(problem)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from posestylizer.errors import ConfigError
@@ -48,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "alexnet-owt-7be5be79.pth, vgg16-397923af.pth (default: torch hub cache, downloading once)")
     p.add_argument("--fid-reference", help="training-image folder (or mu/sigma .npz) for FID; default with "
                    "--data: ROOT/train")
+    p.add_argument("--ground-truth", metavar="ROOT", help="synthetic dataset (posestylizer data synth) whose "
+                   "masks/ and backgrounds/ hold the ground truth of the test pairs, for mask_ssim_gt, mask_l1_gt, "
+                   "fg_iou_gt")
     p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "posestylizer"),
                    help="where FID reference statistics are cached")
     p.add_argument("--is-splits", type=int, default=10)
@@ -58,28 +60,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _progress(quiet: bool):
-    if quiet:
-        return lambda it, desc="": it
-    from tqdm import tqdm
-
-    return lambda it, desc="": tqdm(it, desc=desc, leave=False, file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
-    import torch
+    from posestylizer.metrics.evaluate import evaluate
+    from posestylizer.metrics.write import format_table, write_reports
+    from posestylizer.progress import Progress
 
-    from posestylizer.data.formats import read_annotations, read_pairs
-    from posestylizer.metrics.evaluate import (
-        FASHION_BANDS,
-        EvalOptions,
-        collect_folders,
-        collect_grids,
-        evaluate,
-        format_table,
-        write_reports,
-    )
+    _check_inputs(args)
+    progress = Progress(not args.quiet)
+    collection, defaults = _collect(args, progress)
+    report = evaluate(collection, _options(args, collection, defaults), progress)
+    json_path, csv_path = write_reports(report, args.out)
+    print(format_table(report))
+    print(f"wrote {json_path} and {csv_path}")
+    return 0
 
+
+def _check_inputs(args: argparse.Namespace) -> None:
     modes = [bool(args.results), bool(args.targets or args.generated), bool(args.checkpoint or args.data)]
     if sum(modes) != 1:
         raise ConfigError("give exactly one input: RESULTS, or --targets DIR --generated DIR, or "
@@ -88,52 +84,68 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--targets and --generated go together")
     if (args.checkpoint or args.data) and not (args.checkpoint and args.data):
         raise ConfigError("--checkpoint and --data go together")
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    progress = _progress(args.quiet)
-    out = Path(args.out)
-    annotation, fid_reference, pairs, preset = args.annotation, args.fid_reference, args.pairs, args.preset
-    expected = read_pairs(pairs) if pairs else None
 
-    if args.checkpoint:
-        from posestylizer.metrics.generate import generate_results
 
-        res = generate_results(args.checkpoint, args.data, out, layout=args.layout, device=device,
-                               batch_size=args.batch_size, write_grids=args.protocol == "paper",
-                               progress=progress)
-        annotation = annotation or str(res.annotation)
-        fid_reference = fid_reference or str(res.train_images)
-        expected = expected or res.pairs
-        preset = preset or (args.layout if args.layout in ("market", "fashion") else None)
-        if args.protocol == "paper":
-            collection = collect_grids(res.grids, expected, progress)
-        else:
-            collection = collect_folders(res.targets, res.generated, expected, progress)
-    elif args.results:
-        collection = collect_grids(args.results, expected, progress)
-    else:
-        collection = collect_folders(args.targets, args.generated, expected, progress)
+def _device(args: argparse.Namespace) -> str:
+    import torch
 
-    bands = args.white_bands
-    if bands is None:
-        if preset is None and collection.items and collection.items[0].target.shape[:2] == (256, 176):
-            preset = "fashion"
-        bands = FASHION_BANDS if preset == "fashion" else 0
-    options = EvalOptions(
+    if args.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return args.device
+
+
+def _collect(args: argparse.Namespace, progress) -> tuple:
+    """The collection of pairs, and what a checkpoint run supplies by default (annotation, FID reference, preset)."""
+    from posestylizer.data.formats import read_pairs
+    from posestylizer.metrics.collect import collect_folders, collect_grids
+
+    expected = read_pairs(args.pairs) if args.pairs else None
+    if args.results:
+        return collect_grids(args.results, expected, progress), {}
+    if args.targets:
+        return collect_folders(args.targets, args.generated, expected, progress), {}
+    from posestylizer.inference.batch import generate_results
+
+    res = generate_results(args.checkpoint, args.data, Path(args.out), layout=args.layout, device=_device(args),
+                           batch_size=args.batch_size, write_grids=args.protocol == "paper",
+                           progress=progress)  # fmt: skip
+    expected = expected or res.pairs
+    defaults = {"annotation": str(res.annotation), "fid_reference": str(res.train_images),
+                "preset": args.layout if args.layout in ("market", "fashion") else None}  # fmt: skip
+    if args.protocol == "paper":
+        return collect_grids(res.grids, expected, progress), defaults
+    return collect_folders(res.targets, res.generated, expected, progress), defaults
+
+
+def _white_bands(args: argparse.Namespace, collection, preset: str | None) -> int:
+    from posestylizer.metrics.evaluate import FASHION_BANDS
+
+    if args.white_bands is not None:
+        return args.white_bands
+    if preset is None and collection.items and collection.items[0].target.shape[:2] == (256, 176):
+        preset = "fashion"
+    return FASHION_BANDS if preset == "fashion" else 0
+
+
+def _options(args: argparse.Namespace, collection, defaults: dict):
+    from posestylizer.data.formats import read_annotations
+    from posestylizer.metrics.inputs import EvalOptions
+
+    annotation = args.annotation or defaults.get("annotation")
+    device = _device(args)
+    return EvalOptions(
         protocol=args.protocol,
         metrics=[m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None,
-        white_bands=bands, ssim_window=args.ssim_window,
+        white_bands=_white_bands(args, collection, args.preset or defaults.get("preset")),
+        ssim_window=args.ssim_window,
         annotation=read_annotations(annotation) if annotation else None,
         pred_annotation=read_annotations(args.pred_annotation) if args.pred_annotation else None,
         estimator=args.estimator,
         estimator_options=_estimator_options(args, device),
-        weights_dir=args.weights_dir, device=device, fid_reference=fid_reference, cache_dir=args.cache_dir,
-        is_splits=args.is_splits, batch_size=args.batch_size,
-    )
-    report = evaluate(collection, options, progress)
-    json_path, csv_path = write_reports(report, out)
-    print(format_table(report))
-    print(f"wrote {json_path} and {csv_path}")
-    return 0
+        weights_dir=args.weights_dir, device=device,
+        fid_reference=args.fid_reference or defaults.get("fid_reference"), cache_dir=args.cache_dir,
+        is_splits=args.is_splits, batch_size=args.batch_size, ground_truth=args.ground_truth,
+    )  # fmt: skip
 
 
 def _estimator_options(args: argparse.Namespace, device: str) -> dict:

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "written atomically) and generator/ (the latest generator for evaluate/convert). Scale out with "
         "`torchrun --nproc_per_node=N -m posestylizer train ...` (train.batch_size is the global batch).",
         epilog="examples: posestylizer train --preset market --data data/market train.batch_size=32 | "
-        "posestylizer train --resume runs/market",
+        "posestylizer train --resume runs/market | "
+        "posestylizer train --preset market --data data/market --init-from checkpoints/market_APS",
     )
     p.add_argument("--preset", choices=("market", "fashion", "synthetic"), help="config preset")
     p.add_argument("--data", metavar="ROOT", help="dataset root (PATN layout; `posestylizer data synth` makes one)")
@@ -23,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
     p.add_argument("--resume", metavar="RUN", help="continue exactly from a run folder's newest checkpoint (or a "
                    "checkpoints/state-*.pt file); its config.yaml is used, overrides apply on top")  # fmt: skip
+    p.add_argument("--init-from", action="append", metavar="PATH", help="start G, D_PB and D_PP from the authors' "
+                   "checkpoints: their run folder (latest_netG.pth, latest_netD_PB.pth, latest_netD_PP.pth) or, "
+                   "repeated, *_netG.pth / *_netD_PB.pth / *_netD_PP.pth files; networks not given start fresh")  # fmt: skip
     p.add_argument("--vgg-weights", metavar="FILE", help="torchvision VGG19 state dict (vgg19-dcbb9e9d.pth) for "
                    "the perceptual loss, when torchvision's ImageNet weights cannot be downloaded")  # fmt: skip
     p.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) after N iterations in total")
@@ -36,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_training(
         preset=args.preset, data=args.data, overrides=args.overrides, config_file=args.config, out=args.out,
-        resume=args.resume, vgg_weights=args.vgg_weights, max_steps=args.max_steps, progress=not args.quiet,
+        resume=args.resume, init_from=args.init_from, vgg_weights=args.vgg_weights, max_steps=args.max_steps,
+        progress=not args.quiet,
     )  # fmt: skip
     if result.run_dir is not None:
         print(f"{result.steps} iterations, {result.images_per_second:.1f} images/s; run folder: {result.run_dir}")

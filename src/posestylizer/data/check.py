@@ -26,6 +26,7 @@ from posestylizer.data.formats import (
     validate_keypoints,
 )
 from posestylizer.data.layouts import PHASES, Layout, get_layout
+from posestylizer.progress import Progress
 
 
 @dataclass
@@ -89,11 +90,7 @@ def _check_images(
     workers = min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:  # PIL decodes without the GIL
         results = pool.map(lambda p: image_problem(p, size, decode), paths, chunksize=64)
-        if progress:
-            from tqdm import tqdm
-
-            results = tqdm(results, total=len(paths), desc=desc, unit="img", leave=False)
-        messages = list(results)
+        messages = list(Progress(progress)(results, desc, total=len(paths), unit="image"))
     return [
         Problem(annotation, r.line, f"{r.name}: {msg} ({p})", subject=r.name)
         for r, p, msg in zip(rows, paths, messages)

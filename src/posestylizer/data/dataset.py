@@ -7,10 +7,15 @@ authors' 18 GB / 160 GB of ``.npy`` files is needed; users who have them can rea
 
 The dataset is validated when it is built (:func:`~posestylizer.data.check.check_dataset`): a missing or truncated
 image, a malformed row or a pair naming an unknown image stops here with the full report, not in the middle of an epoch.
+A passed check is remembered in the user cache (:func:`~posestylizer.files.user_cache_dir`) under the names, sizes and
+modification times of the files it read, so an unchanged dataset is decoded once, not on every construction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ from PIL import Image
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.errors import DataError
+from posestylizer.files import user_cache_dir, write_text_atomic
 from posestylizer.pose import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
 
 
@@ -51,6 +57,53 @@ def flip_keypoints(keypoints: np.ndarray, width: int) -> np.ndarray:
     ok = present(kp)
     kp[ok, 1] = width - 1 - kp[ok, 1]
     return kp[list(FLIP_INDEX)]
+
+
+CHECK_CACHE_VERSION = 1  # bump when check_dataset checks more: earlier verdicts then no longer count
+
+
+def _check_fingerprint(root: Path, layout: Layout, phase: str) -> str:
+    """sha256 over the layout and the name, size and modification time of every file the check of ``phase`` reads
+    (both annotation CSVs, the pair CSV, every file of the image folder)."""
+    h = hashlib.sha256(f"{CHECK_CACHE_VERSION}\0{layout!r}\0{phase}\n".encode())
+    files = [layout.annotation_path(root, p) for p in PHASES] + [layout.pairs_path(root, phase, search_parent=True)]
+    image_dir = layout.image_dir(root, phase)
+    if image_dir.is_dir():
+        with os.scandir(image_dir) as entries:
+            files += sorted(Path(e.path) for e in entries)
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            h.update(f"{path}\0missing\n".encode())
+            continue
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def check_once(root: Path, layout: Layout, phase: str) -> None:
+    """Raise DataError with the report unless ``phase`` of the dataset is clean; a clean verdict is cached.
+
+    Decoding every image takes minutes on a full dataset and every command (and every torchrun rank) builds datasets,
+    so the verdict is kept under the files' names, sizes and modification times: an unchanged dataset is decoded once.
+    Only clean verdicts are cached (a failing check must print its report every time).
+    """
+    from posestylizer.data.check import check_dataset
+
+    fingerprint = _check_fingerprint(root, layout, phase)
+    key = hashlib.sha256(f"{root.resolve()}\0{phase}".encode()).hexdigest()[:24]
+    cache = user_cache_dir() / "dataset-checks" / f"{key}.json"
+    try:
+        if json.loads(cache.read_text()).get("fingerprint") == fingerprint:
+            return
+    except (OSError, ValueError, AttributeError):
+        pass  # no verdict yet (or an unreadable one): check
+    check_dataset(root, layout, phases=(phase,), progress=False).raise_if_failed()
+    record = {"root": str(root.resolve()), "phase": phase, "fingerprint": fingerprint}
+    try:
+        write_text_atomic(cache, json.dumps(record, indent=2) + "\n")
+    except OSError:
+        pass  # a read-only cache folder only means the next construction checks again
 
 
 class PairDataset(torch.utils.data.Dataset):
@@ -109,9 +162,7 @@ class PairDataset(torch.utils.data.Dataset):
         if pairs_file:
             self.layout = self.layout.replace(pairs=str(Path(pairs_file).resolve()))
         if check:
-            from posestylizer.data.check import check_dataset
-
-            check_dataset(self.root, self.layout, phases=(phase,), progress=False).raise_if_failed()
+            check_once(self.root, self.layout, phase)
         self.image_size = tuple(self.layout.image_size)
         self.sigma = float(self.layout.heatmap_sigma)
         self.precomputed_heatmaps = precomputed_heatmaps

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.errors import DataError
+from posestylizer.files import write_text_atomic
 from posestylizer.pose import MISSING, NUM_KEYPOINTS
 
 ANNOTATION_HEADER = ("name", "keypoints_y", "keypoints_x")
@@ -161,7 +162,7 @@ def write_annotations(
     """Write an annotation CSV in the layout compute_coordinates emits (``name: [ys]: [xs]``)."""
     items = annotations.items() if isinstance(annotations, Mapping) else annotations
     lines = [":".join(ANNOTATION_HEADER)] + [format_annotation_row(n, kp) for n, kp in items]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def validate_keypoints(keypoints: np.ndarray, size: tuple[int, int]) -> str:
@@ -229,4 +230,4 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
 
 def write_pairs(path: str | Path, pairs: Iterable[tuple[str, str]]) -> None:
     lines = ["from,to"] + [f"{a},{b}" for a, b in pairs]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(path, "\n".join(lines) + "\n")

@@ -3,10 +3,54 @@
 ``get_estimator("mediapipe")`` (BlazePose, offline, the default) or ``get_estimator("openpose", weights=FILE)`` (the
 OpenPose COCO body model the authors' PCKh used, from a user-supplied weights file). An estimator maps one uint8
 (H, W, 3) RGB image to an (18, 2) int64 array.
+
+The registry lives here and imports its backends only when one is asked for; the backends import their shared helpers
+from :mod:`posestylizer.estimators.base`, never this registry.
 """
 
 from __future__ import annotations
 
-from posestylizer.estimators.base import BACKENDS, PoseEstimator, estimate_files, get_estimator
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-__all__ = ["BACKENDS", "PoseEstimator", "estimate_files", "get_estimator"]
+import numpy as np
+
+from posestylizer.errors import ConfigError, DataError, UserError
+from posestylizer.estimators.base import PoseEstimator, missing_keypoints, to_pixels
+
+BACKENDS = ("mediapipe", "openpose")
+
+__all__ = ["BACKENDS", "PoseEstimator", "estimate_files", "get_estimator", "missing_keypoints", "to_pixels"]
+
+
+def get_estimator(name: str = "mediapipe", **options) -> PoseEstimator:
+    """Build a backend by name. Options: mediapipe ``min_visibility``, ``min_height``, ``pad``, ``roi``,
+    ``crop_scale``, ``model_complexity`` (see :class:`~posestylizer.estimators.mediapipe_backend.MediaPipeEstimator`);
+    openpose ``weights``, ``device``, ``scales``."""
+    if name == "mediapipe":
+        from posestylizer.estimators.mediapipe_backend import MediaPipeEstimator
+
+        return MediaPipeEstimator(**options)
+    if name == "openpose":
+        from posestylizer.estimators.openpose import OpenPoseEstimator
+
+        return OpenPoseEstimator(**options)
+    raise ConfigError(f"unknown pose estimator '{name}': choose one of {', '.join(BACKENDS)}")
+
+
+def estimate_files(
+    estimator: PoseEstimator, paths: Iterable[str | Path], read_image: Callable[[Path], np.ndarray],
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """Estimate every image file: ((name, keypoints) rows, problems as 'path: reason' lines for unreadable files)."""
+    rows: list[tuple[str, np.ndarray]] = []
+    problems: list[str] = []
+    paths = [Path(p) for p in paths]
+    for path in progress(paths) if progress else paths:
+        try:
+            image = read_image(path)
+        except (DataError, UserError) as err:
+            problems.append(str(err))
+            continue
+        rows.append((path.name, estimator(image)))
+    return rows, problems

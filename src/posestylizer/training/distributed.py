@@ -69,6 +69,15 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
+def broadcast_from_main(obj, info: DistInfo):
+    """Rank 0's ``obj`` (any picklable value) on every rank; ``obj`` itself in a single process."""
+    if not info.distributed:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 class EpochSampler(Sampler[int]):
     """The reference's "epoch" (quirk 9, made a parameter): ``length`` pairs drawn at random with replacement.
 

@@ -1,8 +1,10 @@
 """The APS training loop (reference §5.4): one G forward, then G's step, D_PP's step and D_PB's step.
 
-``Trainer(cfg, dataset, run_dir).fit()`` trains single-process or under torchrun (DDP, one process per device).
-Everything that decides the next number (networks, optimisers, schedulers, image pools, RNG states of every rank,
-counters) is in :meth:`Trainer.state_dict`, so a resumed run continues exactly.
+:class:`Trainer` holds the networks, optimisers, image pools and the training policy
+(:class:`~posestylizer.training.schedule.TrainingPolicy`) of one run and counts its own iterations and epochs.
+Everything that decides the next number (networks, optimisers, policy clock, image pools, RNG states of every rank,
+counters) is in :meth:`Trainer.state_dict`, so a resumed run continues exactly. The run around it (folder, logging,
+samples, checkpoints) is :func:`posestylizer.training.run.train`.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ from torch.utils.data import DataLoader, Dataset
 from posestylizer.checkpoint import save_generator, unwrap
 from posestylizer.config import ExperimentConfig
 from posestylizer.contract import InputContract
+from posestylizer.convert import check_state_dict
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import APSObjective, load_perceptual
 from posestylizer.models import Generator, build_discriminators, init_generator_weights
 from posestylizer.precision import choose_precision
 from posestylizer.training.distributed import DistInfo, EpochSampler
 from posestylizer.training.pool import ImagePool
-from posestylizer.training.schedule import make_scheduler
+from posestylizer.training.schedule import TrainingPolicy, set_lr
 from posestylizer.training.state import rng_state, set_rng_state
 
 STATE_FORMAT = "posestylizer-train-state"
+STATE_VERSION = 2  # 2: the training policy replaces LambdaLR schedulers (version 1 files still load)
 BATCH_KEYS = ("src_img", "src_pose", "tgt_img", "tgt_pose")
 
 
@@ -55,6 +59,8 @@ def check_train_config(cfg: ExperimentConfig, info: DistInfo) -> tuple[torch.dty
         )
     if t.sync_batchnorm and info.distributed and info.device.type == "cpu":
         raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
+    if t.time_budget < 0:
+        raise ConfigError(f"train.time_budget={t.time_budget}: give seconds > 0, or 0 to train for the epoch count")
     precision = t.precision
     if precision == "auto":  # bf16 only where the device computes it natively, and say which was picked
         choice = choose_precision(precision, info.device)
@@ -100,23 +106,11 @@ class Trainer:
             torch.backends.cudnn.benchmark = False
         elif device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-
-        # Same seed on every rank: identical initial weights (DDP also broadcasts rank 0's at wrap time).
-        torch.manual_seed(t.seed)
-        self.G = init_generator_weights(Generator(cfg.model))
-        self.D_PB, self.D_PP = build_discriminators(cfg.model, cfg.loss.gan_mode)
-        nets = [self.G, self.D_PB, self.D_PP]
-        if t.sync_batchnorm and self.dist.distributed:
-            nets = [nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in nets]
-        fmt = torch.channels_last if t.channels_last else torch.preserve_format
-        self.G, self.D_PB, self.D_PP = (n.to(device=device, memory_format=fmt).train() for n in nets)
-        # From here on each rank draws its own dropout masks.
-        torch.manual_seed(t.seed + 1 + self.dist.rank)
-
+        self._build_networks()
         if perceptual == "auto":
             perceptual = load_perceptual(cfg.loss)
         if perceptual is not None:
-            perceptual = perceptual.to(device=device, memory_format=fmt)
+            perceptual = perceptual.to(device=device, memory_format=self._memory_format)
         self.objective = APSObjective(cfg.loss, d_pb=self.D_PB, d_pp=self.D_PP, perceptual=perceptual)
 
         def adam(net: nn.Module) -> torch.optim.Adam:
@@ -124,20 +118,11 @@ class Trainer:
 
         self.opt_G, self.opt_PB, self.opt_PP = adam(self.G), adam(self.D_PB), adam(self.D_PP)
         self.optimizers = {"G": self.opt_G, "D_PB": self.opt_PB, "D_PP": self.opt_PP}
-        self.schedulers = {k: make_scheduler(o, t.epochs, t.epochs_decay) for k, o in self.optimizers.items()}
+        self.policy = TrainingPolicy.from_config(t)
         pool_seed = t.seed * 7919 + self.dist.rank
         self.pools = {"PB": ImagePool(cfg.loss.pool_size, pool_seed), "PP": ImagePool(cfg.loss.pool_size, pool_seed + 1)}
         self.scaler = torch.amp.GradScaler(device.type) if use_scaler else None
-
-        # Wrappers: DDP for what is updated, optionally compiled. G's step calls the bare D's (no D update there).
-        g, pb, pp = self.G, PairForward(self.D_PB), PairForward(self.D_PP)
-        if self.dist.distributed:
-            ids = [device.index] if device.type == "cuda" else None
-            g, pb, pp = (DDP(m, device_ids=ids) for m in (g, pb, pp))
-        if t.compile:
-            g, pb, pp = (torch.compile(m) for m in (g, pb, pp))
-        self.g_call, self.pb_call, self.pp_call = g, pb, pp
-
+        self._wrap_networks()
         self.sampler = EpochSampler(
             len(dataset), t.epoch_length, t.seed, rank=self.dist.rank, world_size=self.dist.world_size
         )
@@ -145,10 +130,44 @@ class Trainer:
         self.batch_in_epoch = 0  # completed batches of the current epoch
         self.step = 0  # completed iterations
 
+    @property
+    def _memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.cfg.train.channels_last else torch.preserve_format
+
+    @property
+    def _contiguous_format(self) -> torch.memory_format:
+        return torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
+
+    def _build_networks(self) -> None:
+        """G, D_PB and D_PP in train mode on this rank's device (same weights on every rank)."""
+        t = self.cfg.train
+        # Same seed on every rank: identical initial weights (DDP also broadcasts rank 0's at wrap time).
+        torch.manual_seed(t.seed)
+        self.G = init_generator_weights(Generator(self.cfg.model))
+        self.D_PB, self.D_PP = build_discriminators(self.cfg.model, self.cfg.loss.gan_mode)
+        nets = [self.G, self.D_PB, self.D_PP]
+        if t.sync_batchnorm and self.dist.distributed:
+            nets = [nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in nets]
+        fmt = self._memory_format
+        self.G, self.D_PB, self.D_PP = (n.to(device=self.dist.device, memory_format=fmt).train() for n in nets)
+        # From here on each rank draws its own dropout masks.
+        torch.manual_seed(t.seed + 1 + self.dist.rank)
+
+    def _wrap_networks(self) -> None:
+        """DDP for what is updated, optionally compiled. G's step calls the bare D's (no D update there)."""
+        g, pb, pp = self.G, PairForward(self.D_PB), PairForward(self.D_PP)
+        if self.dist.distributed:
+            device = self.dist.device
+            ids = [device.index] if device.type == "cuda" else None
+            g, pb, pp = (DDP(m, device_ids=ids) for m in (g, pb, pp))
+        if self.cfg.train.compile:
+            g, pb, pp = (torch.compile(m) for m in (g, pb, pp))
+        self.g_call, self.pb_call, self.pp_call = g, pb, pp
+
     # ------------------------------------------------------------------ sizes
     @property
     def total_epochs(self) -> int:
-        return self.cfg.train.epochs + self.cfg.train.epochs_decay
+        return self.policy.total_epochs
 
     @property
     def batches_per_epoch(self) -> int:
@@ -183,8 +202,7 @@ class Trainer:
         return torch.autocast(self.dist.device.type, dtype=self.autocast_dtype)
 
     def _to_device(self, batch: dict) -> dict[str, torch.Tensor]:
-        fmt = torch.channels_last if self.cfg.train.channels_last else torch.preserve_format
-        nb = self.dist.device.type == "cuda"
+        nb, fmt = self.dist.device.type == "cuda", self._memory_format
         return {k: batch[k].to(self.dist.device, non_blocking=nb, memory_format=fmt) for k in BATCH_KEYS}
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
@@ -198,7 +216,10 @@ class Trainer:
             self.scaler.step(opt)
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
-        """One reference iteration (§5.4); returns the detached loss terms of this rank."""
+        """One reference iteration (§5.4) at the policy's learning rate; returns the detached loss terms of this rank."""
+        lr = self.cfg.train.lr * self.policy.lr_factor(self.epoch)
+        for opt in self.optimizers.values():
+            set_lr(opt, lr)
         b = self._to_device(batch)
         src_img, src_pose, tgt_img, tgt_pose = (b[k] for k in BATCH_KEYS)
         with self._autocast():
@@ -211,19 +232,37 @@ class Trainer:
             ("PP", self.pp_call, torch.cat([tgt_img, src_img], 1), torch.cat([fake, src_img], 1)),
             ("PB", self.pb_call, torch.cat([tgt_img, tgt_pose], 1), torch.cat([fake, tgt_pose], 1)),
         ):
+            # The pool re-stacks stored entries in the default layout; give D its inputs in the configured one.
+            fake_pair = self.pools[name].query(fake_pair).contiguous(memory_format=self._contiguous_format)
             with self._autocast():
-                loss_d, d_stats = self.objective.discriminator(name, call, real_pair, self.pools[name].query(fake_pair))
+                loss_d, d_stats = self.objective.discriminator(name, call, real_pair, fake_pair)
             self._update(f"D_{name}", loss_d)
             stats.update(d_stats)
         if self.scaler is not None:
             self.scaler.update()
+        self.step += 1
+        self.batch_in_epoch += 1
         return stats
 
     def end_epoch(self) -> None:
-        for sched in self.schedulers.values():
-            sched.step()
+        """Count the epoch whose batches :meth:`loader` gave (the policy reads the count for the next rate)."""
         self.epoch += 1
         self.batch_in_epoch = 0
+
+    def init_networks(self, states: dict[str, dict[str, torch.Tensor]], sources: dict[str, str]) -> None:
+        """Start from given weights instead of the fresh initialisation (fine-tuning, e.g. the authors' networks).
+
+        Args:
+            states: ``"G"`` / ``"D_PB"`` / ``"D_PP"`` -> native-named state dict; networks not named keep their
+                fresh weights. Optimisers, pools and counters start fresh.
+            sources: the same keys -> file the weights came from (for error messages).
+        Raises:
+            CheckpointError: a state dict does not fit this run's network (missing, unexpected, wrongly shaped keys).
+        """
+        nets = dict(self.networks())
+        for key, state in states.items():
+            check_state_dict(nets[key], state, sources[key], what=f"this run's {key}")
+            nets[key].load_state_dict(state)
 
     def networks(self) -> tuple[tuple[str, nn.Module], ...]:
         """(name, bare module) of G, D_PB and D_PP."""
@@ -235,7 +274,7 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        return self.epoch >= self.total_epochs
+        return self.policy.finished(self.epoch)
 
     # ------------------------------------------------------------------ state
     def _gather(self, obj):
@@ -253,13 +292,13 @@ class Trainer:
         )
         return {
             "format": STATE_FORMAT,
-            "version": 1,
+            "version": STATE_VERSION,
             "config": self.cfg.to_dict(),
             "counters": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step},
             "world_size": self.dist.world_size,
             "nets": {k: net.state_dict() for k, net in self.networks()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "policy": self.policy.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "per_rank": per_rank,
         }
@@ -270,13 +309,13 @@ class Trainer:
                 net.load_state_dict(state["nets"][key])
             for key, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][key])
-            for key, sched in self.schedulers.items():
-                sched.load_state_dict(state["schedulers"][key])
         except (KeyError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise CheckpointError(f"{where}: does not fit this run's networks/config ({first})") from None
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+        if "policy" in state:  # version 1 files had per-epoch LambdaLR schedulers, derived from the counters here
+            self.policy.load_state_dict(state["policy"])
         c = state["counters"]
         self.epoch, self.batch_in_epoch, self.step = c["epoch"], c["batch_in_epoch"], c["step"]
         per_rank = state["per_rank"]

@@ -10,33 +10,32 @@
       checkpoints/state-*.pt    full training state, written atomically, newest ``train.keep_last`` kept
       generator/                the latest generator as a native checkpoint (posestylizer.checkpoint)
 
-Only rank 0 writes; every rank takes part in the collectives (loss averaging, state gathering).
+:func:`train` is one loop over iterations; when it stops is the :class:`~posestylizer.training.schedule.TrainingPolicy`'s
+call (an epoch count or a wall-clock budget, ``train.time_budget``), plus ``max_steps`` and Ctrl-C. Everything else
+happens in small hooks around the step (:mod:`posestylizer.training.hooks`). Only rank 0 writes; every rank takes part
+in the collectives (loss averaging, state gathering, the stop decision).
 """
 
 from __future__ import annotations
 
-import json
-import signal
+import copy
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from time import perf_counter
 
 import numpy as np
-import torch
-import torch.distributed as dist
-from PIL import Image
 
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
-from posestylizer.losses import load_perceptual
 from posestylizer.training.distributed import DistInfo, barrier
-from posestylizer.training.loop import Trainer, check_train_config, reduce_stats
-from posestylizer.training.schedule import budget_factor, set_lr
+from posestylizer.training.hooks import Checkpoints, Hook, ProgressBar, SampleGrids, ScalarLog, read_scalars
+from posestylizer.training.loop import Trainer
+from posestylizer.training.schedule import Clock, StopFlag
 from posestylizer.training.state import CheckpointDir, load_state
 
-SHOWN_LOSSES = (("G", "G/total"), ("D_PB", "D_PB/total"), ("D_PP", "D_PP/total"))
+# read_scalars is re-exported: run folders are read through this module.
+__all__ = ["RunResult", "find_checkpoint", "load_datasets", "read_scalars", "resolve_run", "run_training", "train"]
 
 
 def find_checkpoint(resume: str | Path) -> Path:
@@ -56,56 +55,12 @@ def run_dir_of(checkpoint: Path) -> Path:
     return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
 
 
-class RunLogger:
-    """Scalars to ``scalars.jsonl`` and TensorBoard (main rank only; other ranks get a no-op logger)."""
-
-    def __init__(self, run_dir: Path | None) -> None:
-        self.run_dir = run_dir
-        self.writer = None
-        if run_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(run_dir / "tb"))
-
-    def scalars(self, step: int, epoch: int, values: dict[str, float]) -> None:
-        if self.writer is None:
-            return
-        with open(self.run_dir / "scalars.jsonl", "a") as fh:  # a few hundred bytes per logged step
-            fh.write(json.dumps({"step": step, "epoch": epoch, **values}) + "\n")
-        for k, v in values.items():
-            self.writer.add_scalar(k, v, step)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def read_scalars(run_dir: str | Path) -> list[dict]:
-    """The logged scalars of a run, in order."""
-    path = Path(run_dir) / "scalars.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
 
 def sample_grid(trainer: Trainer, batch: dict) -> np.ndarray:
     """uint8 rows of [source | source pose | target | target pose | generated] for a batch (eval-mode G)."""
-    from posestylizer.metrics.panels import compose_grid, to_uint8
-    from posestylizer.pose import draw_pose
+    from posestylizer.viz import batch_rows, stack_rows
 
-    fake = trainer.generate(batch)
-    size = tuple(trainer.cfg.model.image_size)
-    rows = [
-        compose_grid(
-            to_uint8(batch["src_img"][i]),
-            draw_pose(batch["src_kp"][i].numpy(), size),
-            to_uint8(batch["tgt_img"][i]),
-            draw_pose(batch["tgt_kp"][i].numpy(), size),
-            to_uint8(fake[i]),
-        )
-        for i in range(fake.shape[0])
-    ]
-    return np.concatenate(rows, axis=0)
+    return stack_rows(batch_rows(batch, trainer.generate(batch)))
 
 
 def fixed_batch(dataset, count: int) -> dict:
@@ -115,43 +70,6 @@ def fixed_batch(dataset, count: int) -> dict:
     n = len(dataset)
     idx = sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))})
     return default_collate([dataset[i] for i in idx])
-
-
-class StopFlag:
-    """SIGINT/SIGTERM ask the loop to stop at the next iteration boundary (then checkpoint); a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, object] = {}
-
-    def __enter__(self) -> Self:
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def any_rank(self, info: DistInfo) -> bool:
-        return _agree(self.requested, info)
-
-
-def _agree(flag: bool, info: DistInfo) -> bool:
-    """True on every rank when it is True on any (so that all ranks stop at the same iteration)."""
-    if not info.distributed:
-        return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=info.device)
-    dist.all_reduce(value)
-    return bool(value.item() > 0)
 
 
 @dataclass
@@ -170,12 +88,30 @@ class RunResult:
         return self.images / self.seconds if self.seconds else 0.0
 
 
-def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, resume: bool) -> None:
-    """Create the folder and save the resolved config; refuse to train over an existing run without --resume."""
+def _refuse_existing_run(run_dir: Path, resume: bool) -> None:
     if not resume and CheckpointDir(run_dir / "checkpoints").latest() is not None:
         raise ConfigError(f"{run_dir}: already holds a run; add --resume to continue it or choose another --out")
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    cfg.save(run_dir / "config.yaml")
+
+
+def _write_run_folder(cfg: ExperimentConfig, run_dir: Path, info: DistInfo) -> None:
+    if info.is_main:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.yaml")
+    barrier(info)
+
+
+def _start_from(trainer: Trainer, resume_from, init_from, main: bool) -> None:
+    """Exact continuation of a checkpoint, or fresh training from given network weights (the authors')."""
+    if resume_from is not None:
+        trainer.load_state_dict(load_state(resume_from), str(resume_from))
+    elif init_from:
+        from posestylizer.convert import read_reference_networks
+
+        states, sources = read_reference_networks(list(init_from))
+        trainer.init_networks(states, sources)
+        if main:
+            given = ", ".join(f"{k} <- {sources.get(k, 'fresh initialisation')}" for k, _ in trainer.networks())
+            print(f"init-from: {given}", file=sys.stderr)
 
 
 def train(
@@ -185,6 +121,7 @@ def train(
     *,
     dist_info: DistInfo | None = None,
     resume_from: str | Path | None = None,
+    init_from: list[str | Path] | None = None,
     sample_data=None,
     max_steps: int = 0,
     time_budget: float | None = None,
@@ -199,117 +136,109 @@ def train(
         run_dir: the run folder.
         dist_info: torchrun rank/world/device; single process by default.
         resume_from: a checkpoint file to continue from exactly.
+        init_from: the authors' checkpoint folder or ``*_netG.pth`` / ``*_netD_PB.pth`` / ``*_netD_PP.pth`` files to
+            start the networks from (:func:`~posestylizer.convert.read_reference_networks`).
         sample_data: dataset whose first evenly spaced pairs fill the sample grids (default: ``dataset``).
         max_steps: stop (and checkpoint) after this many iterations in total, 0 = run to the end.
-        time_budget: seconds of training; the epoch schedule's LR shape (constant, then linear decay) is stretched
-            over this wall time and the run stops when it is spent (the demo). The progress bar counts seconds.
+        time_budget: seconds of training, the same as ``train.time_budget`` in ``cfg`` (which is left unchanged):
+            the epoch schedule's LR shape is stretched over this wall time and the run stops when it is spent.
         progress: show a progress bar (main rank).
         perceptual: passed to the Trainer ("auto" loads what ``cfg.loss`` asks for).
     """
     info = dist_info or DistInfo()
-    run_dir = Path(run_dir)
-    main = info.is_main
-    check_train_config(cfg, info)
-    if perceptual == "auto":
-        perceptual = load_perceptual(cfg.loss)  # a missing weights file stops here, before the run folder exists
-    if main:
-        prepare_run_dir(cfg, run_dir, resume=resume_from is not None)
-    barrier(info)
+    run_dir, main = Path(run_dir), info.is_main
+    if time_budget is not None:
+        cfg = copy.deepcopy(cfg)
+        cfg.train.time_budget = float(time_budget)
+    if resume_from is not None and init_from:
+        raise ConfigError("--init-from starts a new run from given weights; it cannot be combined with --resume")
+    _refuse_existing_run(run_dir, resume=resume_from is not None)
+    # Settings and weights files are checked here (one-line errors), before the run folder exists.
     trainer = Trainer(cfg, dataset, info, perceptual=perceptual)
-    if resume_from is not None:
-        trainer.load_state_dict(load_state(resume_from), str(resume_from))
-    t = cfg.train
-    ckpts = CheckpointDir(run_dir / "checkpoints", t.keep_last)
-    logger = RunLogger(run_dir if main else None)
-    grid_batch = fixed_batch(sample_data if sample_data is not None else dataset, 6) if main else None
-
-    def checkpoint() -> None:
-        state = trainer.state_dict()  # collective
-        if main:
-            ckpts.save(state, trainer.step)
-            trainer.export_generator(run_dir / "generator")
-        barrier(info)
-
-    budget = float(time_budget or 0)
-    bar = None
-    if main and progress:
-        from tqdm import tqdm
-
-        if budget:
-            bar = tqdm(total=round(budget), desc="train", unit="s", dynamic_ncols=True, file=sys.stderr,
-                       bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")  # fmt: skip
-        else:
-            bar = tqdm(total=trainer.total_steps, initial=trainer.step, desc="train", unit="it", dynamic_ncols=True,
-                       file=sys.stderr)  # fmt: skip
-    images_per_step = t.batch_size
+    _start_from(trainer, resume_from, init_from, main)
+    _write_run_folder(cfg, run_dir, info)
     start_step = trainer.step
-    seconds, interrupted, last = 0.0, False, {}
-    window_t, window_images = time.perf_counter(), 0
-    started = time.perf_counter()
-    out_of_time = False
+    hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress)
     try:
-        with StopFlag() as stop:
-            while (budget or not trainer.finished) and not out_of_time:  # a budget decides alone
-                if bar is not None:
-                    bar.set_description(f"epoch {trainer.epoch + 1}" + ("" if budget else f"/{trainer.total_epochs}"))
-                t0 = time.perf_counter()
-                for batch in trainer.loader():
-                    if budget:
-                        factor = budget_factor((time.perf_counter() - started) / budget, t.epochs, t.epochs_decay)
-                        for opt in trainer.optimizers.values():
-                            set_lr(opt, t.lr * factor)
-                    stats = trainer.train_step(batch)
-                    trainer.step += 1
-                    trainer.batch_in_epoch += 1
-                    window_images += images_per_step
-                    now = time.perf_counter()
-                    if budget:
-                        out_of_time = _agree(now - started >= budget, info)
-                    if trainer.step % t.log_every == 0 or trainer.step == trainer.total_steps or out_of_time:
-                        last = reduce_stats(stats, info)
-                        last["lr"] = trainer.lr
-                        last["images_per_s"] = window_images / max(now - window_t, 1e-9)
-                        window_t, window_images = now, 0
-                        logger.scalars(trainer.step, trainer.epoch + 1, last)
-                        if bar is not None:
-                            bar.set_postfix({k: f"{last[v]:.3f}" for k, v in SHOWN_LOSSES}, refresh=False)
-                    if bar is not None:
-                        bar.update(min(now - started, budget) - bar.n if budget else 1)
-                    if out_of_time:
-                        break
-                    if (max_steps and trainer.step >= max_steps) or stop.any_rank(info):
-                        interrupted = not (max_steps and trainer.step >= max_steps)
-                        break
-                else:
-                    trainer.end_epoch()
-                seconds += time.perf_counter() - t0  # training only: grids and checkpoints are not counted
-                epoch_done = trainer.batch_in_epoch == 0
-                if main and t.sample_every and (out_of_time or (epoch_done and trainer.epoch % t.sample_every == 0)):
-                    grid = sample_grid(trainer, grid_batch)
-                    name = f"epoch_{trainer.epoch:04d}.png" if epoch_done else f"step_{trainer.step:08d}.png"
-                    Image.fromarray(grid).save(run_dir / "samples" / name)
-                stopping = not epoch_done or out_of_time or (trainer.finished and not budget)
-                if stopping or (t.checkpoint_every and trainer.epoch % t.checkpoint_every == 0):
-                    checkpoint()
-                if not epoch_done:
-                    break
+        reason, seconds = _loop(trainer, hooks, max_steps)
     finally:
-        if bar is not None:
-            bar.close()
-        logger.close()
+        for hook in hooks:
+            hook.close()
     return RunResult(
         run_dir=run_dir if main else None,
         steps=trainer.step,
         epochs=trainer.epoch,
         seconds=seconds,
-        images=(trainer.step - start_step) * images_per_step,
-        interrupted=interrupted,
-        last_losses=last,
+        images=(trainer.step - start_step) * cfg.train.batch_size,
+        interrupted=reason == "interrupted",
+        last_losses=hooks[0].last,
         trainer=trainer,
     )
 
 
-def run_training(
+def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list[Hook]:
+    """Scalar log (first), progress bar, sample grids and checkpoints, in the order they run after each step."""
+    t, info = trainer.cfg.train, trainer.dist
+    main_dir = run_dir if info.is_main else None
+    log = ScalarLog(main_dir, info, t.log_every, t.batch_size, resume_step=trainer.step)
+    hooks: list[Hook] = [log]
+    if info.is_main and progress:
+        hooks.append(ProgressBar(trainer, log))
+    grid_batch = fixed_batch(sample_data, 6) if info.is_main else None
+    hooks.append(SampleGrids(main_dir, t.sample_every, sample_grid, grid_batch))
+    hooks.append(Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step))
+    return hooks
+
+
+def _loop(trainer: Trainer, hooks: list[Hook], max_steps: int) -> tuple[str, float]:
+    """Iterate until the policy says finished, ``max_steps`` is reached or a signal arrives; returns (why it stopped,
+    seconds spent outside the hooks: training and data loading)."""
+    in_hooks = 0.0
+
+    def call(method: str, *args) -> None:
+        nonlocal in_hooks
+        t0 = perf_counter()
+        for hook in hooks:
+            getattr(hook, method)(trainer, *args)
+        in_hooks += perf_counter() - t0
+
+    def batches():
+        while not trainer.finished:
+            yield from trainer.loader()
+            trainer.end_epoch()
+            call("after_epoch")
+
+    started = perf_counter()
+    with StopFlag() as stop:
+        clock = Clock(trainer.policy, trainer.dist)
+        reason = _stop_reason(trainer, False, max_steps)
+        if reason is None:
+            for batch in batches():
+                stats = trainer.train_step(batch)
+                interrupted = clock.tick(stop.requested)
+                call("after_step", stats)
+                reason = _stop_reason(trainer, interrupted, max_steps)
+                if reason is not None:
+                    break
+            else:
+                reason = "finished"  # the last epoch ended
+        call("at_end", reason)
+    return reason, perf_counter() - started - in_hooks
+
+
+def _stop_reason(trainer: Trainer, interrupted: bool, max_steps: int) -> str | None:
+    """Why the loop stops after the current iteration, or None to go on. (An epoch count finishes at an epoch's end,
+    where the batches run out; a time budget finishes after any iteration.)"""
+    if interrupted:
+        return "interrupted"
+    if trainer.finished:
+        return "finished"
+    if max_steps and trainer.step >= max_steps:
+        return "max_steps"
+    return None
+
+
+def resolve_run(
     *,
     preset: str | None,
     data: str | None,
@@ -318,44 +247,80 @@ def run_training(
     out: str | None = None,
     resume: str | None = None,
     vgg_weights: str | None = None,
-    max_steps: int = 0,
-    progress: bool = True,
-) -> RunResult:
-    """What ``posestylizer train`` does, single-process or as one torchrun rank."""
-    from posestylizer.config import load_config
-    from posestylizer.data.dataset import PairDataset
-    from posestylizer.errors import DataError
-    from posestylizer.training.distributed import init_distributed, shutdown_distributed
+) -> tuple[ExperimentConfig, Path, Path | None]:
+    """The config, run folder and checkpoint (or None) of a ``posestylizer train`` command line.
 
-    extra = list(overrides)
-    if data:
-        extra.append(f"data.root={data}")
-    if vgg_weights:
-        extra.append(f"loss.vgg_weights={vgg_weights}")
+    ``data`` and ``vgg_weights`` are paths and are set as such (never parsed as override text); they win over the
+    same keys in ``overrides``. A resumed run reads its saved ``config.yaml``; overrides apply on top.
+    """
+    from posestylizer.config import load_config, set_value
+
     checkpoint = None
     if resume:
         checkpoint = find_checkpoint(resume)
         run_dir = Path(out) if out else run_dir_of(checkpoint)
-        saved = run_dir_of(checkpoint) / "config.yaml"
-        cfg = load_config(path=saved, overrides=extra)
+        cfg = load_config(path=run_dir_of(checkpoint) / "config.yaml", overrides=overrides)
     else:
         if not preset and not config_file:
             raise ConfigError("choose a preset (--preset market|fashion|synthetic) or a --config FILE")
-        cfg = load_config(preset, path=config_file, overrides=extra)
+        cfg = load_config(preset, path=config_file, overrides=overrides)
         run_dir = Path(out) if out else Path("runs") / cfg.name
+    if data:
+        set_value(cfg, "data.root", str(data), "--data")
+    if vgg_weights:
+        set_value(cfg, "loss.vgg_weights", str(vgg_weights), "--vgg-weights")
     if not cfg.data.root:
         raise ConfigError("no dataset given: pass --data ROOT (make one with `posestylizer data synth ROOT`)")
-    info = init_distributed(cfg.train.device)
-    try:
-        dataset = PairDataset.from_config(cfg, "train", masks=False)
+    return cfg, run_dir, checkpoint
+
+
+def load_datasets(cfg: ExperimentConfig, info: DistInfo):
+    """The training pairs and the sample grids' pairs (the test split, or None when there is none).
+
+    Rank 0 validates the files (decoding every image, a verdict cached by file sizes and times); the other ranks wait
+    for its verdict instead of decoding the same images again, and raise the same DataError when it failed.
+    """
+    from posestylizer.data.dataset import PairDataset
+    from posestylizer.errors import DataError
+    from posestylizer.training.distributed import broadcast_from_main
+
+    def build(check: bool):
+        train_set = PairDataset.from_config(cfg, "train", masks=False, check=check)
         try:
-            samples = PairDataset.from_config(cfg, "test", masks=False)
+            samples = PairDataset.from_config(cfg, "test", masks=False, check=check)
         except DataError:
             samples = None  # no test split: the grids show training pairs
-        result = train(
-            cfg, dataset, run_dir, dist_info=info, resume_from=checkpoint, sample_data=samples,
+        return train_set, samples
+
+    built, verdict = None, None
+    if info.is_main:
+        try:
+            built = build(check=True)
+        except DataError as err:
+            verdict = str(err)
+    verdict = broadcast_from_main(verdict, info)
+    if verdict is not None:
+        raise DataError(verdict)
+    return built if built is not None else build(check=False)
+
+
+def run_training(
+    *, init_from: list[str] | None = None, max_steps: int = 0, progress: bool = True, **command_line
+) -> RunResult:
+    """What ``posestylizer train`` does, single-process or as one torchrun rank.
+
+    ``command_line`` holds the keyword arguments of :func:`resolve_run` (preset, data, overrides, config_file, out,
+    resume, vgg_weights); ``init_from``, ``max_steps`` and ``progress`` are passed to :func:`train`.
+    """
+    from posestylizer.training.distributed import init_distributed, shutdown_distributed
+
+    cfg, run_dir, checkpoint = resolve_run(**command_line)
+    info = init_distributed(cfg.train.device)
+    try:
+        dataset, samples = load_datasets(cfg, info)
+        return train(
+            cfg, dataset, run_dir, dist_info=info, resume_from=checkpoint, init_from=init_from, sample_data=samples,
             max_steps=max_steps, progress=progress,
         )  # fmt: skip
     finally:
         shutdown_distributed()
-    return result

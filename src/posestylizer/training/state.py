@@ -1,13 +1,12 @@
 """Full training state on disk: atomic writes, keep-last-N, RNG states, weights-only loading.
 
-A checkpoint is one ``torch.save`` of plain dicts, tensors and numbers (network and optimiser state dicts, schedulers,
-image pools, RNG states of Python/NumPy/torch, counters), read back with ``weights_only=True``: no pickled code.
+A checkpoint is one ``torch.save`` of plain dicts, tensors and numbers (network and optimiser state dicts, the training
+policy's clock, image pools, RNG states of Python/NumPy/torch, counters), read back with ``weights_only=True``: no
+pickled code.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
 import random
 import re
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from posestylizer.errors import CheckpointError
+from posestylizer.files import atomic_file, read_weights_only
 
 CKPT_PATTERN = re.compile(r"^state-(\d{8})\.pt$")
 
@@ -52,30 +52,14 @@ def set_rng_state(state: dict) -> None:
 
 def save_atomic(obj: dict, path: str | Path) -> Path:
     """``torch.save`` to a temporary sibling, flush to disk, then rename over ``path``: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path) as fh:
+        torch.save(obj, fh)
+    return Path(path)
 
 
 def load_state(path: str | Path) -> dict:
     """Read a training-state file with ``weights_only=True``; :class:`CheckpointError` in one line if unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: training checkpoint not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as err:
-        raise CheckpointError(f"{path}: unreadable training checkpoint ({type(err).__name__}: {err})") from None
+    state = read_weights_only(path, "training checkpoint")
     if not isinstance(state, dict) or state.get("format") != "posestylizer-train-state":
         raise CheckpointError(f"{path}: not a posestylizer training checkpoint")
     return state

@@ -20,6 +20,7 @@ from posestylizer.data.synth.identity import Identity, sample_identity
 from posestylizer.data.synth.pose import Pose, sample_pose
 from posestylizer.data.synth.render import Renderer
 from posestylizer.errors import DataError
+from posestylizer.progress import Progress
 
 SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")
@@ -213,12 +214,7 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
             folder.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(layout.image_size)
     annotations: dict[str, list] = {phase: [] for phase in PHASES}
-    people = range(identities)
-    if progress:
-        from tqdm import tqdm
-
-        people = tqdm(people, desc=f"synth {preset}", unit="person")
-    for idx in people:
+    for idx in Progress(progress)(range(identities), f"synth {preset}", unit="person"):
         ident, phase = sample_identity(idx, seed, preset), phase_of[idx]
         annotations[phase] += _write_person(out, layout, renderer, ident, phase, preset, poses, seed)
     pairs = {}

@@ -1,0 +1,19 @@
+"""Generating people with a trained generator: :class:`PoseStylizerPipeline` and its parts.
+
+- :mod:`~posestylizer.inference.pipeline`: the pipeline (``from_pretrained``, ``check_inputs``, ``appearance``,
+  ``render``, ``__call__``);
+- :mod:`~posestylizer.inference.people`: finding the people in a photo;
+- :mod:`~posestylizer.inference.framing`: cropping a person as the training images frame people, pasting back;
+- :mod:`~posestylizer.inference.retarget`: moving a target pose onto the source person's body;
+- :mod:`~posestylizer.inference.inputs`: checking what the user gives;
+- :mod:`~posestylizer.inference.batch`: a dataset's pairs as result files (``generate --data``, ``evaluate
+  --checkpoint``);
+- :mod:`~posestylizer.inference.animate`: a person following a driving video's motion;
+- :mod:`~posestylizer.inference.export`: ONNX export.
+"""
+
+from __future__ import annotations
+
+from posestylizer.inference.pipeline import Appearance, PoseStylizerPipeline, ReposeResult
+
+__all__ = ["Appearance", "PoseStylizerPipeline", "ReposeResult"]

@@ -1,0 +1,131 @@
+"""Checking and reading what a user hands the pipeline: photos, keypoint arrays, ``person=`` and targets.
+
+Every rejection is one :class:`~posestylizer.errors.InputError` line that names the argument and says what is
+expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from posestylizer.errors import InputError, PoseArrayError
+from posestylizer.imagefiles import IMAGE_EXTS
+from posestylizer.pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
+
+KEYPOINT_FILE_EXTS = (".json", ".csv")
+
+
+def load_image(source, what: str = "source") -> np.ndarray:
+    """A photo as uint8 (H, W, 3) RGB from a path, a PIL image or an (H, W, 3) uint8 array."""
+    if isinstance(source, (str, Path)):
+        from posestylizer.data.dataset import read_image
+
+        return read_image(source)
+    if isinstance(source, Image.Image):
+        return np.asarray(source.convert("RGB"), dtype=np.uint8)
+    if isinstance(source, np.ndarray):
+        if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3 or min(source.shape[:2]) < 8:
+            raise InputError(
+                f"{what} array must be an (H, W, 3) uint8 RGB image of at least 8x8 pixels, got shape "
+                f"{source.shape} dtype {source.dtype}"
+            )
+        return source
+    raise InputError(f"{what} must be an image path, a PIL image or an (H, W, 3) uint8 array, got {type(source).__name__}")
+
+
+def keypoint_array(value, size: tuple[int, int], what: str, *, normalised_ok: bool) -> np.ndarray:
+    """Validate an (18, 2) (y, x) keypoint array; returns float64 pixels of an (H, W) image, -1 = missing.
+
+    With ``normalised_ok``, an array whose present values all lie in [0, 1] (and is float) is read as fractions of
+    (H, W). Values must be -1 (missing: both coordinates) or inside the image.
+    """
+    try:
+        kp = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PoseArrayError(f"{what}: not a numeric (18, 2) array of (y, x) keypoints") from None
+    if kp.shape != (NUM_KEYPOINTS, 2):
+        raise PoseArrayError(f"{what}: expected shape (18, 2) of (y, x) keypoints in COCO-18 order, got {kp.shape}")
+    if not np.isfinite(kp).all():
+        raise PoseArrayError(f"{what}: contains NaN or infinity; mark a missing keypoint with -1")
+    missing = (kp == MISSING).any(axis=1)
+    pts = kp[~missing]
+    if not len(pts):
+        raise PoseArrayError(f"{what}: every keypoint is missing (-1)")
+    is_float = np.issubdtype(np.asarray(value).dtype, np.floating) if isinstance(value, np.ndarray) else True
+    if normalised_ok and is_float and pts.min() >= 0 and pts.max() <= 1 and not np.all(pts == np.rint(pts)):
+        kp[~missing] = pts * (size[0] - 1, size[1] - 1)
+        pts = kp[~missing]
+    h, w = size
+    bad = np.flatnonzero(~missing & ((kp[:, 0] < 0) | (kp[:, 0] > h - 1) | (kp[:, 1] < 0) | (kp[:, 1] > w - 1)))
+    if len(bad):
+        i = int(bad[0])
+        hint = " or fractions in [0, 1]" if normalised_ok else ""
+        raise PoseArrayError(
+            f"{what}: keypoint {i} ({KEYPOINT_NAMES[i]}) = ({kp[i, 0]:g}, {kp[i, 1]:g}) is outside the {h}x{w} "
+            f"image; give (y, x) pixels in [0, {h - 1}] x [0, {w - 1}]{hint}, -1 for missing"
+        )
+    kp[missing] = MISSING
+    return kp
+
+
+def parse_person(person) -> tuple[float, ...] | None:
+    """``person=``: None, a point (x, y) or a box (x0, y0, x1, y1) in photo pixels."""
+    if person is None:
+        return None
+    try:
+        values = tuple(float(v) for v in person)
+    except (TypeError, ValueError):
+        raise InputError(f"person must be a point (x, y) or a box (x0, y0, x1, y1) in pixels, got {person!r}") from None
+    if len(values) not in (2, 4) or not np.isfinite(values).all():
+        raise InputError(f"person must be a point (x, y) or a box (x0, y0, x1, y1) in pixels, got {person!r}")
+    if len(values) == 4 and (values[2] <= values[0] or values[3] <= values[1]):
+        raise InputError(f"person box {values} is empty: give (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
+    return values
+
+
+@dataclass(frozen=True)
+class Target:
+    """A classified target: ``kind`` is ``array``, ``file``, ``photo`` or ``library``; ``value`` the object."""
+
+    kind: str
+    value: object
+
+
+def classify_target(target, library_names: list[str]) -> Target:
+    """Tell what kind of target the user gave (nothing is read yet)."""
+    if isinstance(target, Image.Image):
+        return Target("photo", target)
+    if isinstance(target, np.ndarray) and target.ndim == 3:
+        return Target("photo", target)
+    if isinstance(target, (np.ndarray, list, tuple)):
+        return Target("array", target)
+    if isinstance(target, (str, Path)):
+        path = Path(target)
+        suffix = path.suffix.lower()
+        if path.is_file() and suffix in KEYPOINT_FILE_EXTS:
+            return Target("file", path)
+        if path.is_file() and suffix in IMAGE_EXTS:
+            return Target("photo", path)
+        if path.is_file():
+            raise InputError(f"target {path}: not a keypoint file (.json, .csv) nor a photo ({', '.join(IMAGE_EXTS)})")
+        if str(target) in library_names:
+            return Target("library", str(target))
+        raise InputError(
+            f"target '{target}': no such file and no library pose of that name "
+            f"(library: {', '.join(library_names)}; `posestylizer pose list` draws them)"
+        )
+    raise InputError(
+        f"target must be an (18, 2) keypoint array, a keypoint file, a photo or a library pose name, "
+        f"got {type(target).__name__}"
+    )
+
+
+def read_keypoint_file(path: Path) -> np.ndarray:
+    """(18, 2) (y, x) pixels of the file's image from a PATN CSV row, OpenPose JSON or COCO JSON."""
+    from posestylizer.keypoints import read_pose_file
+
+    return np.asarray(read_pose_file(path), dtype=np.float64)
