@@ -77,7 +77,11 @@ def native_bf16(
 
 
 def choose_precision(
-    requested: str, device: torch.device, *, cpu_flags: frozenset[str] | None = None, cuda_bf16: bool | None = None
+    requested: str,
+    device: torch.device,
+    *,
+    cpu_flags: frozenset[str] | None = None,
+    cuda_bf16: bool | None = None,
 ) -> PrecisionChoice:
     """Resolve ``requested`` (fp32, bf16, fp16 or auto) for ``device``.
 

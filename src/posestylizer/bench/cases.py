@@ -18,12 +18,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import torch
 
 from posestylizer.config import ExperimentConfig, load_config
-from posestylizer.errors import ConfigError
 
 KINDS = ("infer", "train", "data")
 DEFAULT_CASES = ("infer:market:8", "train:demo:8", "train:market:4", "data:demo:8")
@@ -76,15 +76,12 @@ class Case:
 def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentConfig:
     """A preset at the case's batch size with the user's overrides; ``demo`` is the recipe of ``posestylizer demo``."""
     extra = [f"train.batch_size={batch}", *overrides]
-    try:
-        return load_config(preset, overrides=extra)
-    except ConfigError:
-        if preset != "demo":
-            raise
-    # Revisions before configs/demo.yaml kept the demo recipe as overrides of the synthetic preset in demo.py.
-    from posestylizer.demo import DEMO_OVERRIDES
+    if preset == "demo" and not resources.files("posestylizer.configs").joinpath("demo.yaml").is_file():
+        # Revisions before configs/demo.yaml kept the demo recipe as overrides of the synthetic preset in demo.py.
+        from posestylizer.demo import DEMO_OVERRIDES
 
-    return load_config("synthetic", overrides=[*DEMO_OVERRIDES, *extra])
+        return load_config("synthetic", overrides=[*DEMO_OVERRIDES, *extra])
+    return load_config(preset, overrides=extra)
 
 
 def describe(cfg: ExperimentConfig) -> str:
@@ -98,7 +95,12 @@ def random_inputs(cfg: ExperimentConfig, batch: int, device: torch.device) -> di
     h, w = cfg.model.image_size
     gen = torch.Generator().manual_seed(0)
     fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
-    shapes = {"src_img": 3, "tgt_img": 3, "src_pose": cfg.model.pose_channels, "tgt_pose": cfg.model.pose_channels}
+    shapes = {
+        "src_img": 3,
+        "tgt_img": 3,
+        "src_pose": cfg.model.pose_channels,
+        "tgt_pose": cfg.model.pose_channels,
+    }
     out = {}
     for key, c in shapes.items():
         x = torch.rand(batch, c, h, w, generator=gen)
@@ -140,7 +142,9 @@ def train_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
     trainer = Trainer(cfg, _Length(), DistInfo(device=device), perceptual=vgg)
     data = random_inputs(cfg, batch, device)
     perceptual = ", perceptual" if vgg is not None else ""
-    return Case(lambda: trainer.train_step(data), batch, DTYPES[cfg.train.precision], describe(cfg) + perceptual)
+    return Case(
+        lambda: trainer.train_step(data), batch, DTYPES[cfg.train.precision], describe(cfg) + perceptual
+    )
 
 
 def _synthetic_people(tmp: Path, size: tuple[int, int]) -> Path:

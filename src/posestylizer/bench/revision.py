@@ -34,12 +34,16 @@ class CodeSide:
 
 def _git(repo: Path, *args: str, binary: bool = False) -> str | bytes:
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True, text=not binary)
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, check=True, text=not binary
+        )
     except FileNotFoundError:
         raise RevisionError("--compare needs git on PATH") from None
     except subprocess.CalledProcessError as err:
         msg = err.stderr if isinstance(err.stderr, str) else err.stderr.decode(errors="replace")
-        raise RevisionError(f"git {' '.join(args[:2])}: {msg.strip().splitlines()[-1] if msg.strip() else err}") from None
+        raise RevisionError(
+            f"git {' '.join(args[:2])}: {msg.strip().splitlines()[-1] if msg.strip() else err}"
+        ) from None
     return done.stdout
 
 
@@ -47,7 +51,9 @@ def repository_root() -> Path:
     """The git checkout this package is imported from (RevisionError when it is not in one)."""
     root = SRC.parent
     if not (root / ".git").exists():
-        raise RevisionError(f"{root}: not a git checkout, so --compare has no history to take a revision from")
+        raise RevisionError(
+            f"{root}: not a git checkout, so --compare has no history to take a revision from"
+        )
     return root
 
 
@@ -65,9 +71,10 @@ def this_side() -> CodeSide:
 def revision_side(rev: str, dest: Path) -> CodeSide:
     """Unpack ``rev``'s ``src/`` into ``dest`` with today's bench package over it."""
     root = repository_root()
-    commit = str(_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or "").strip()
-    if not commit:
-        raise RevisionError(f"--compare {rev}: no such commit in {root}")
+    try:
+        commit = str(_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")).strip()
+    except RevisionError:
+        raise RevisionError(f"--compare {rev}: no such commit in {root}") from None
     archive = _git(root, "archive", "--format=tar", commit, "src", binary=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")

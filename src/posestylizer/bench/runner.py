@@ -78,11 +78,13 @@ class SideResult:
 
     def to_dict(self) -> dict:
         flops, items = self.setup["flops_per_call"], self.setup["items_per_call"]
+        per_rep = items * self.setup["calls_per_rep"]
         matmul = [r["matmul_flops_per_s"] / 1e9 for r in self.reps if r["matmul_flops_per_s"] is not None]
         return {
             **self.setup,
             "gflop_per_image": None if flops is None else flops / items / 1e9,
             "images_per_s": summary(self.images_per_s()),
+            "images_per_cpu_s": summary([per_rep / r["cpu_seconds"] for r in self.reps]),
             "share_of_matmul": summary(self.shares()),
             "matmul_gflops": summary(matmul),
             "memory": self.memory,
@@ -98,13 +100,15 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
         for w in workers:
             log(f"{case} [{w.side.label}]: building")
             setup = w.ask(cmd="setup", case=case, overrides=settings["overrides"], device=settings["device"],
-                          min_time=settings["min_time"])  # fmt: skip
+                          min_time=settings["min_time"], matmul_size=settings["matmul_size"])  # fmt: skip
             results.append(SideResult(setup))
         for rep in range(settings["reps"]):
             order = range(len(workers)) if rep % 2 == 0 else reversed(range(len(workers)))
             for i in order:
                 results[i].reps.append(workers[i].ask(cmd="rep"))
-            rates = ", ".join(f"{s.label} {res.reps[-1]['items_per_s']:.2f}" for s, res in zip(sides, results))
+            rates = ", ".join(
+                f"{s.label} {res.reps[-1]['items_per_s']:.2f}" for s, res in zip(sides, results)
+            )
             log(f"{case} rep {rep + 1}/{settings['reps']}: images/s {rates}")
         if settings.get("profile"):
             for w, res in zip(workers, results):
@@ -122,7 +126,9 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
     return record
 
 
-def run_bench(cases: list[str], sides: list[CodeSide], settings: dict, log: Callable[[str], None]) -> list[dict]:
+def run_bench(
+    cases: list[str], sides: list[CodeSide], settings: dict, log: Callable[[str], None]
+) -> list[dict]:
     """Every case's record, in order."""
     return [measure_case(case, sides, settings, log) for case in cases]
 

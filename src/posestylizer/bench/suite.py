@@ -40,6 +40,7 @@ def run(
     overrides: list[str] | None = None,
     json_path: str | Path | None = None,
     profile: int = 0,
+    matmul_size: int = 2048,
     log=_log,
 ) -> BenchResult:
     """Measure ``cases``; with ``compare``, also the code of that git revision, repetition for repetition.
@@ -56,6 +57,7 @@ def run(
         json_path: where to write the JSON record (atomically); None = nowhere.
         profile: after the repetitions, profile one more with ``torch.profiler`` and log (and keep in the JSON)
             this many operators, most self time first; 0 = no profile.
+        matmul_size: n of the n x n matmul each repetition is compared with.
     """
     specs = []
     for name in cases:
@@ -64,14 +66,16 @@ def run(
         except ValueError as err:
             raise BenchError(str(err)) from None
     if reps < 1 or min_time <= 0:
-        raise BenchError(f"--reps {reps} / --min-time {min_time}: need at least 1 repetition of more than 0 s")
+        raise BenchError(
+            f"--reps {reps} / --min-time {min_time}: need at least 1 repetition of more than 0 s"
+        )
     try:
         choice = choose_precision(precision, torch.device(device))
     except ValueError as err:
         raise BenchError(str(err)) from None
     log(choice.describe(precision))
     settings = {"reps": reps, "min_time": min_time, "threads": threads, "device": device, "profile": profile,
-                "precision": choice.name, "precision_reason": choice.reason,
+                "matmul_size": matmul_size, "precision": choice.name, "precision_reason": choice.reason,
                 "overrides": [f"train.precision={choice.name}", *(overrides or [])]}  # fmt: skip
     facts = machine_facts()
     if threads:

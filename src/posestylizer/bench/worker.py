@@ -3,8 +3,9 @@
 ``python -m posestylizer.bench.worker`` reads one JSON command per line on stdin and answers one JSON line on
 stdout (anything the code under test prints goes to stderr):
 
-- ``{"cmd": "setup", "case": "train:demo:8", "overrides": [...], "device": "cpu", "min_time": 1.0}`` builds the
-  case, warms it up, counts its FLOPs and picks how many calls make one repetition;
+- ``{"cmd": "setup", "case": "train:demo:8", "overrides": [...], "device": "cpu", "min_time": 1.0,
+  "matmul_size": 2048}`` builds the case, warms it up, counts its FLOPs and picks how many calls make one
+  repetition;
 - ``{"cmd": "rep"}`` times one dense matmul, then one repetition;
 - ``{"cmd": "profile", "rows": 15}`` runs one repetition under ``torch.profiler`` and returns its operator table;
 - ``{"cmd": "finish"}`` reports peak memory and exits.
@@ -54,7 +55,7 @@ class Session:
         reset_peak_memory(self.device)
         self.case = build_case(spec, list(msg.get("overrides", [])), self.device)
         if self.case.dtype is not None:
-            self.probe = MatmulProbe(self.device, self.case.dtype)
+            self.probe = MatmulProbe(self.device, self.case.dtype, n=int(msg.get("matmul_size", 2048)))
         self.case.call()  # first call: lazy initialisation, allocator warm-up
         one = time_calls(self.case.call, 1, self.device)
         self.calls = max(1, math.ceil(float(msg.get("min_time", 1.0)) / max(one, 1e-9)))
@@ -72,8 +73,10 @@ class Session:
 
     def rep(self, msg: dict) -> dict:
         matmul = self.probe() if self.probe is not None else None
+        cpu_start = time.process_time()
         seconds = time_calls(self.case.call, self.calls, self.device)
-        return {"seconds": seconds, "items_per_s": self.calls * self.case.items / seconds,
+        cpu_seconds = time.process_time() - cpu_start  # all threads; with one thread, robust to time slicing
+        return {"seconds": seconds, "cpu_seconds": cpu_seconds, "items_per_s": self.calls * self.case.items / seconds,
                 "flops_per_s": None if self.flops is None else self.calls * self.flops / seconds,
                 "matmul_flops_per_s": matmul}  # fmt: skip
 
@@ -85,7 +88,11 @@ class Session:
         with profile(activities=activities) as prof:
             time_calls(self.case.call, self.calls, self.device)
         sort = "self_cuda_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
-        return {"table": prof.key_averages().table(sort_by=sort, row_limit=int(msg.get("rows", 15)), max_name_column_width=44)}
+        return {
+            "table": prof.key_averages().table(
+                sort_by=sort, row_limit=int(msg.get("rows", 15)), max_name_column_width=44
+            )
+        }
 
     def finish(self, msg: dict) -> dict:
         out = {"baseline_rss_mib": self.baseline_rss, **peak_memory_mib(self.device)}
@@ -97,12 +104,17 @@ class Session:
 def serve(lines, reply) -> None:
     """Answer each command line with one JSON reply until ``finish`` (errors are replies, not crashes)."""
     session = Session()
-    handlers = {"setup": session.setup, "rep": session.rep, "profile": session.profile, "finish": session.finish}
+    handlers = {
+        "setup": session.setup,
+        "rep": session.rep,
+        "profile": session.profile,
+        "finish": session.finish,
+    }
     for line in lines:
         msg = json.loads(line)
         try:
             answer = handlers[msg["cmd"]](msg)
-        except Exception as err:  # reported to the parent, which stops the run with this message
+        except Exception as err:  # noqa: BLE001 - any failure is reported to the parent, which stops with it
             answer = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
         reply(json.dumps(answer))
         if msg["cmd"] == "finish" or "error" in answer:
