@@ -68,9 +68,22 @@ def test_compare_with_a_revision_pairs_the_repetitions(tmp_path):
     assert "speed-up this/HEAD" in result.table and data["machine"]["cores_usable"] >= 1
 
 
+@pytest.mark.slow  # two worker processes
+def test_baseline_settings_run_this_code_twice_with_different_settings():
+    result = run(["infer:demo:2"], baseline_overrides=["bench.channels_last=false"], baseline_threads=1, reps=1,
+                 min_time=0.01, matmul_size=64, overrides=[*TINY, "bench.channels_last=true"], log=lambda msg: None)  # fmt: skip
+    sides = result.data["cases"][0]["sides"]
+    assert sides["this"]["setting"].endswith("channels_last") and "channels_last" not in sides["baseline"]["setting"]
+    assert sides["baseline"]["torch_threads"] == 1
+    assert result.data["code"]["baseline"]["src"] == result.data["code"]["this"]["src"]
+    assert "speed-up this/baseline" in result.table and "with bench.channels_last=false 1 threads" in result.table
+
+
 def test_cli_errors_are_one_line(capsys, tmp_path):
     assert main(["bench", "--cases", "train:demo", "--json", str(tmp_path / "b.json")]) == 2
     assert "KIND:PRESET:BATCH" in capsys.readouterr().err
+    assert main(["bench", "--cases", "infer:demo:2", "--baseline", "bench.layout=nhwc"]) == 2
+    assert "bench.channels_last=true|false" in capsys.readouterr().err
     assert main(["bench", "--cases", "infer:demo:2", "--compare", "no-such-rev-123", "--json", str(tmp_path / "b.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "no such commit" in err[-1] and not (tmp_path / "b.json").exists()

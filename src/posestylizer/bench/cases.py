@@ -3,7 +3,7 @@
 A case is named ``kind:preset:batch``:
 
 - ``infer:market:8``: the generator's forward pass on a batch (eval mode, ``torch.inference_mode``), the config's
-  precision (autocast) and memory format;
+  precision (autocast), NCHW memory as the pipeline uses it (``bench.channels_last=true``: channels_last);
 - ``train:demo:8``: one reference iteration, ``Trainer.train_step`` (G step, D_PP step, D_PB step, Adam updates,
   image pools) on a fixed random batch already in memory, so it measures the networks and the objective;
 - ``data:demo:8``: one batch from the training ``DataLoader`` of the config (its workers, pose maps rendered on the
@@ -84,17 +84,19 @@ def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentCon
     return load_config(preset, overrides=extra)
 
 
-def describe(cfg: ExperimentConfig) -> str:
+def describe(cfg: ExperimentConfig, channels_last: bool) -> str:
     m, t = cfg.model, cfg.train
-    fmt = ", channels_last" if t.channels_last else ""
+    fmt = ", channels_last" if channels_last else ""
     return f"{m.image_size[0]}x{m.image_size[1]}, {m.n_blocks} blocks, ngf {m.ngf}, ndf {m.ndf}, {t.precision}{fmt}"
 
 
-def random_inputs(cfg: ExperimentConfig, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
+def random_inputs(
+    cfg: ExperimentConfig, batch: int, device: torch.device, channels_last: bool
+) -> dict[str, torch.Tensor]:
     """A fixed random batch of the training keys: images in [-1, 1], pose maps in [0, 1]."""
     h, w = cfg.model.image_size
     gen = torch.Generator().manual_seed(0)
-    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     shapes = {
         "src_img": 3,
         "tgt_img": 3,
@@ -108,13 +110,16 @@ def random_inputs(cfg: ExperimentConfig, batch: int, device: torch.device) -> di
     return out
 
 
-def infer_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
+def infer_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
+    """Inference as the package's pipeline and ``evaluate`` run it: NCHW tensors unless ``bench.channels_last=true``
+    (``train.channels_last`` is a training setting and does not apply here)."""
     from posestylizer.models import Generator
 
     torch.manual_seed(0)
-    fmt = torch.channels_last if cfg.train.channels_last else torch.preserve_format
+    channels_last = options.get("channels_last", False)
+    fmt = torch.channels_last if channels_last else torch.preserve_format
     g = Generator(cfg.model).to(device=device, memory_format=fmt).eval()
-    x = random_inputs(cfg, batch, device)
+    x = random_inputs(cfg, batch, device, channels_last)
     args = (x["src_img"], x["src_pose"], x["tgt_pose"])
     dtype = DTYPES[cfg.train.precision]
 
@@ -122,7 +127,7 @@ def infer_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             return g(*args)
 
-    return Case(call, batch, dtype, describe(cfg))
+    return Case(call, batch, dtype, describe(cfg, channels_last))
 
 
 class _Length(torch.utils.data.Dataset):
@@ -132,7 +137,7 @@ class _Length(torch.utils.data.Dataset):
         return 1024
 
 
-def train_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
+def train_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
     from posestylizer.losses import VGGRelu12
     from posestylizer.training.distributed import DistInfo
     from posestylizer.training.loop import Trainer
@@ -140,10 +145,10 @@ def train_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
     # Random VGG weights cost what the real ones do; none can be downloaded here.
     vgg = VGGRelu12() if cfg.loss.perceptual and cfg.loss.lambda_perceptual else None
     trainer = Trainer(cfg, _Length(), DistInfo(device=device), perceptual=vgg)
-    data = random_inputs(cfg, batch, device)
+    data = random_inputs(cfg, batch, device, cfg.train.channels_last)
     perceptual = ", perceptual" if vgg is not None else ""
     return Case(
-        lambda: trainer.train_step(data), batch, DTYPES[cfg.train.precision], describe(cfg) + perceptual
+        lambda: trainer.train_step(data), batch, DTYPES[cfg.train.precision], describe(cfg, cfg.train.channels_last) + perceptual
     )
 
 
@@ -162,7 +167,7 @@ def _synthetic_people(tmp: Path, size: tuple[int, int]) -> Path:
     return tmp / "resized"
 
 
-def data_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
+def data_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
     """Batches of the config's training loader over 16 synthetic people x 6 poses (written first, not timed)."""
     import dataclasses
 
@@ -194,7 +199,27 @@ def data_case(cfg: ExperimentConfig, batch: int, device: torch.device) -> Case:
 BUILDERS = {"infer": infer_case, "train": train_case, "data": data_case}
 
 
+BENCH_OPTIONS = {"channels_last": bool}  # ``bench.KEY=VALUE`` options of the cases themselves
+
+
+def split_overrides(overrides: list[str]) -> tuple[list[str], dict]:
+    """(config overrides, case options from ``bench.KEY=VALUE`` items); ValueError for an unknown option."""
+    config, options = [], {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if not key.startswith("bench."):
+            config.append(item)
+            continue
+        name = key.removeprefix("bench.")
+        if name not in BENCH_OPTIONS or value.lower() not in ("true", "false"):
+            raise ValueError(f"'{item}': the bench's own option is bench.channels_last=true|false")
+        options[name] = value.lower() == "true"
+    return config, options
+
+
 def build_case(spec: CaseSpec, overrides: list[str], device: torch.device) -> Case:
-    """The case of ``spec`` with config ``overrides`` (precision among them) on ``device``."""
-    cfg = bench_config(spec.preset, spec.batch, overrides)
-    return BUILDERS[spec.kind](cfg, spec.batch, device)
+    """The case of ``spec`` with config ``overrides`` (precision among them; ``bench.channels_last=true`` runs the
+    inference cases in channels_last memory) on ``device``."""
+    config, options = split_overrides(overrides)
+    cfg = bench_config(spec.preset, spec.batch, config)
+    return BUILDERS[spec.kind](cfg, spec.batch, device, options)

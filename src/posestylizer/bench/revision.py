@@ -10,7 +10,7 @@ import io
 import shutil
 import subprocess
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from posestylizer.errors import UserError
@@ -25,11 +25,14 @@ class RevisionError(UserError):
 
 @dataclass(frozen=True)
 class CodeSide:
-    """A label, the folder to put first on PYTHONPATH, and the commit it came from (with a dirty flag)."""
+    """One side of a measurement: a label, the folder to put first on PYTHONPATH, the commit it came from (with a
+    dirty flag), config overrides added to the run's, and its own thread count (None = the run's)."""
 
     label: str
     src: Path
     commit: str
+    overrides: tuple[str, ...] = ()
+    threads: int | None = None
 
 
 def _git(repo: Path, *args: str, binary: bool = False) -> str | bytes:
@@ -66,6 +69,12 @@ def this_side() -> CodeSide:
         if str(_git(root, "status", "--porcelain", "--", "src")).strip():
             commit += "+dirty"
     return CodeSide("this", SRC, commit)
+
+
+def baseline_side(side: CodeSide, overrides: list[str], threads: int | None) -> CodeSide:
+    """``side`` with extra config overrides and/or its own thread count (the settings half of an A/B run)."""
+    return replace(side, label="baseline" if side.label == "this" else side.label, overrides=tuple(overrides),
+                   threads=threads)  # fmt: skip
 
 
 def revision_side(rev: str, dest: Path) -> CodeSide:

@@ -29,6 +29,7 @@ class Worker:
 
     def __init__(self, side: CodeSide, threads: int | None) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(side.src), os.environ.get("PYTHONPATH", "")]))
+        threads = side.threads or threads
         if threads:
             env["POSESTYLIZER_BENCH_THREADS"] = str(threads)
             env["OMP_NUM_THREADS"] = str(threads)
@@ -99,7 +100,8 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
         results = []
         for w in workers:
             log(f"{case} [{w.side.label}]: building")
-            setup = w.ask(cmd="setup", case=case, overrides=settings["overrides"], device=settings["device"],
+            overrides = [*settings["overrides"], *w.side.overrides]
+            setup = w.ask(cmd="setup", case=case, overrides=overrides, device=settings["device"],
                           min_time=settings["min_time"], matmul_size=settings["matmul_size"])  # fmt: skip
             results.append(SideResult(setup))
         for rep in range(settings["reps"]):
@@ -119,7 +121,7 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
     finally:
         for w in workers:
             w.close()
-    record = {"case": case, "sides": {s.label: r.to_dict() for s, r in zip(sides, results)}}
+    record = {"case": case, "sides": {s.label: r.to_dict() for s, r in zip(sides, results, strict=True)}}
     if len(sides) == 2:
         new, old = results
         record["speedup"] = summary([a / b for a, b in zip(new.images_per_s(), old.images_per_s())])

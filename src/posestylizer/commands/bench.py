@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), metavar="CASE", help="what to measure")
     p.add_argument("--compare", default="", metavar="REV", help="also measure this git revision's code")
+    p.add_argument("--baseline", action="append", default=[], metavar="key=value", help="a config override of the "
+                   "second side only (this code, or REV's with --compare), repeatable: an A/B of settings in one run, "
+                   "e.g. --baseline train.channels_last=false")
+    p.add_argument("--baseline-threads", type=int, metavar="N", help="threads of the second side only")
     p.add_argument("--reps", type=int, default=5, help="repetitions per case (default 5)")
     p.add_argument("--min-time", type=float, default=1.0, help="seconds per repetition at least (default 1)")
     p.add_argument("--threads", type=int, help="torch/OpenMP threads (default: torch's)")
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from posestylizer.bench.suite import run as run_bench
 
     result = run_bench(
-        args.cases, compare=args.compare, reps=args.reps, min_time=args.min_time, threads=args.threads,
+        args.cases, compare=args.compare, baseline_overrides=args.baseline, baseline_threads=args.baseline_threads, reps=args.reps, min_time=args.min_time, threads=args.threads,
         precision=args.precision, device=args.device, overrides=args.overrides, json_path=args.json,
         profile=args.profile,
     )  # fmt: skip
