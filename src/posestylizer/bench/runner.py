@@ -68,7 +68,7 @@ class SideResult:
     setup: dict
     reps: list[dict] = field(default_factory=list)
     memory: dict = field(default_factory=dict)
-    profile: str = ""
+    profile: dict = field(default_factory=dict)
 
     def images_per_s(self) -> list[float]:
         return [r["items_per_s"] for r in self.reps]
@@ -93,6 +93,14 @@ class SideResult:
         }
 
 
+def profile_text(profile: dict) -> str:
+    """The profile as aligned text: self time per call of the case, its share, operator calls per case call."""
+    lines = [f"operators per call ({profile['total_ms']:.1f} ms of self time; profiled over {profile['calls']} calls):"]
+    lines += [f"  {op['name'][:44]:44s} {op['self_ms']:9.2f} ms {op['share']:6.1%} x{op['count']:g}"
+              for op in profile["ops"]]  # fmt: skip
+    return "\n".join(lines)
+
+
 def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable[[str], None]) -> dict:
     """Build ``case`` once per side and run ``settings['reps']`` alternating repetitions; the case's JSON record."""
     workers = [Worker(side, settings.get("threads")) for side in sides]
@@ -114,8 +122,8 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
             log(f"{case} rep {rep + 1}/{settings['reps']}: images/s {rates}")
         if settings.get("profile"):
             for w, res in zip(workers, results):
-                res.profile = w.ask(cmd="profile", rows=settings["profile"])["table"]
-                log(f"{case} [{w.side.label}] operators, most self time first:\n{res.profile}")
+                res.profile = w.ask(cmd="profile", rows=settings["profile"])
+                log(f"{case} [{w.side.label}] {profile_text(res.profile)}")
         for w, res in zip(workers, results):
             res.memory = w.ask(cmd="finish")
     finally:

@@ -81,18 +81,20 @@ class Session:
                 "matmul_flops_per_s": matmul}  # fmt: skip
 
     def profile(self, msg: dict) -> dict:
-        """The operators of one repetition under ``torch.profiler``, most self time first (a text table)."""
+        """The operators of one repetition under ``torch.profiler``, most self time first, per call of the case:
+        ``{"calls": n, "ops": [{"name", "self_ms", "share", "count"}, ...]}`` (self time and count per call)."""
         from torch.profiler import ProfilerActivity, profile
 
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device.type == "cuda" else [])
         with profile(activities=activities) as prof:
             time_calls(self.case.call, self.calls, self.device)
-        sort = "self_cuda_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
-        return {
-            "table": prof.key_averages().table(
-                sort_by=sort, row_limit=int(msg.get("rows", 15)), max_name_column_width=44
-            )
-        }
+        events = prof.key_averages()
+        key = "self_device_time_total" if self.device.type == "cuda" else "self_cpu_time_total"
+        total = sum(getattr(e, key) for e in events) or 1
+        top = sorted(events, key=lambda e: -getattr(e, key))[: int(msg.get("rows", 15))]
+        ops = [{"name": e.key, "self_ms": getattr(e, key) / 1e3 / self.calls, "share": getattr(e, key) / total,
+                "count": e.count / self.calls} for e in top]  # fmt: skip
+        return {"calls": self.calls, "total_ms": total / 1e3 / self.calls, "ops": ops}
 
     def finish(self, msg: dict) -> dict:
         out = {"baseline_rss_mib": self.baseline_rss, **peak_memory_mib(self.device)}
