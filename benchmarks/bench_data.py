@@ -1,5 +1,6 @@
-"""Data throughput: pose-map renders/s, loader samples/s (rendered vs precomputed .npy), synthesis and check rates.
+"""Data tools' throughput: pose-map renders/s vs reading precomputed .npy maps, synthesis and check rates.
 
+The training loader's batches/s are a case of ``posestylizer bench`` (``--cases data:demo:8 data:market:8``).
 Prints numbers, asserts nothing. Runs in one process (set OMP/MKL threads to 1 for one-core figures):
 
     OMP_NUM_THREADS=1 python benchmarks/bench_data.py [--identities 40] [--poses 10] [--seconds 2]
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posestylizer.data import PairDataset, check_dataset, get_layout, write_dataset, write_heatmaps
+from posestylizer.data import check_dataset, get_layout, write_dataset
 from posestylizer.pose import heatmaps
 
 
@@ -51,30 +51,6 @@ def bench_renders(seconds: float) -> None:
         )
 
 
-def bench_loader(root: Path, seconds: float) -> None:
-    write_heatmaps(root, "market", "train")
-    variants = {
-        "rendered from keypoints": {"masks": False},
-        "precomputed .npy": {"masks": False, "precomputed_heatmaps": True},
-        "rendered + target mask": {"masks": True},
-    }
-    for label, kw in variants.items():
-        ds = PairDataset(root, "train", check=False, **kw)
-        r = rate(ds.__getitem__, list(range(len(ds))), seconds)
-        print(f"loader market, one process, {label:24s} {r:8.0f} samples/s (pairs)")
-    ds = PairDataset(root, "train", check=False, masks=False)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    for workers in (0, min(4, cores)) if cores > 1 else (0,):
-        loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=True, num_workers=workers)
-        batches = iter(loader)
-        next(batches)
-        n, start = 0, time.perf_counter()
-        for batch in batches:
-            n += len(batch["src_name"])
-        took = time.perf_counter() - start
-        print(f"loader market, DataLoader batch 32, {workers} workers       {n / took:8.0f} samples/s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -100,7 +76,6 @@ def main() -> None:
             took = time.perf_counter() - start
             print(f"check {preset:7s}: {n} images decoded and validated in {took:.2f} s = {n / took:.0f} images/s "
                   f"({'clean' if report.ok else 'PROBLEMS'})")  # fmt: skip
-        bench_loader(Path(tmp) / "market", args.seconds)
 
 
 if __name__ == "__main__":

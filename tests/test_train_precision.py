@@ -13,17 +13,17 @@ from posestylizer.training.run import train
 
 
 @pytest.mark.parametrize(
-    "extra",
-    [["train.precision=bf16"], ["train.channels_last=true"], ["train.precision=bf16", "train.channels_last=true"]],
-)
-def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra):
+    ("extra", "channels_last"),
+    [(["train.precision=bf16", "train.channels_last=false"], False), (["train.channels_last=false"], False),
+     (["train.precision=bf16"], True)],  # channels_last is the default
+)  # fmt: skip
+def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra, channels_last):
     result = train(tiny_config(extra=extra + ["train.epochs=1", "train.epochs_decay=0"]), ToyPairs(), tmp_path,
                    progress=False)  # fmt: skip
     assert result.steps == 2
     assert all(math.isfinite(v) for v in result.last_losses.values())
     # Convolution weights (1x1 kernels look the same in both layouts) are in the asked layout after training.
     weights = [p for _, net in result.trainer.networks() for p in net.parameters() if p.dim() == 4 and p[0, 0].numel() > 1]
-    channels_last = "train.channels_last=true" in extra
     assert weights and all(p.is_contiguous(memory_format=torch.channels_last) == channels_last for p in weights)
 
 

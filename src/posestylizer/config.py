@@ -83,8 +83,8 @@ class TrainConfig:
     time_budget: float = 0.0  # > 0: seconds of training instead of an epoch count; the LR shape is stretched over it
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA)
-    channels_last: bool = False
+    precision: str = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA), "auto" (bf16 if native)
+    channels_last: bool = True  # NHWC memory: oneDNN's native CPU layout (CPU iteration 1.07x market, 1.27x demo)
     compile: bool = False
     sync_batchnorm: bool = False
     deterministic: bool = False

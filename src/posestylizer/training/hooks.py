@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -153,16 +152,17 @@ class ProgressBar(Hook):
     """tqdm on stderr: iterations of the epoch schedule, or seconds of a time budget; shows the latest losses."""
 
     def __init__(self, trainer: Trainer, log: ScalarLog) -> None:
-        from tqdm import tqdm
+        from posestylizer.progress import (
+            Progress,  # the package's one bar convention: off when stderr is no terminal
+        )
 
         self.log, policy = log, trainer.policy
         if policy.budgeted:
-            self.bar = tqdm(total=round(policy.time_budget), initial=round(policy.elapsed), desc="train", unit="s",
-                            dynamic_ncols=True, file=sys.stderr,
-                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")  # fmt: skip
+            self.bar = Progress().bar("train", total=round(policy.time_budget), initial=round(policy.elapsed), unit="s",
+                                      leave=True,
+                                      bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")
         else:
-            self.bar = tqdm(total=trainer.total_steps, initial=trainer.step, desc="train", unit="it",
-                            dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+            self.bar = Progress().bar("train", total=trainer.total_steps, initial=trainer.step, unit="it", leave=True)
         self._describe(trainer)
 
     def _describe(self, trainer: Trainer) -> None:

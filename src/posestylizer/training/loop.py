@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from posestylizer.convert import check_state_dict
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import APSObjective, load_perceptual
 from posestylizer.models import Generator, build_discriminators, init_generator_weights
+from posestylizer.precision import choose_precision
 from posestylizer.training.distributed import DistInfo, EpochSampler
 from posestylizer.training.pool import ImagePool
 from posestylizer.training.schedule import TrainingPolicy, set_lr
@@ -59,15 +61,21 @@ def check_train_config(cfg: ExperimentConfig, info: DistInfo) -> tuple[torch.dty
         raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
     if t.time_budget < 0:
         raise ConfigError(f"train.time_budget={t.time_budget}: give seconds > 0, or 0 to train for the epoch count")
-    if t.precision == "fp32":
+    precision = t.precision
+    if precision == "auto":  # bf16 only where the device computes it natively, and say which was picked
+        choice = choose_precision(precision, info.device)
+        if info.is_main:
+            print(choice.describe("train.precision=auto"), file=sys.stderr, flush=True)
+        precision = choice.name
+    if precision == "fp32":
         return None, False
-    if t.precision == "bf16":
+    if precision == "bf16":
         return torch.bfloat16, False
-    if t.precision == "fp16":
+    if precision == "fp16":
         if info.device.type != "cuda":
             raise ConfigError("train.precision=fp16 needs CUDA (GradScaler); on CPU use train.precision=bf16")
         return torch.float16, True
-    raise ConfigError(f"train.precision={t.precision}: choose fp32, bf16 or fp16")
+    raise ConfigError(f"train.precision={t.precision}: choose fp32, bf16, fp16 or auto")
 
 
 class Trainer:

@@ -1,0 +1,225 @@
+"""What the benchmark measures: one call of generator inference, of a full training iteration, or of the loader.
+
+A case is named ``kind:preset:batch``:
+
+- ``infer:market:8``: the generator's forward pass on a batch (eval mode, ``torch.inference_mode``), the config's
+  precision (autocast), NCHW memory as the pipeline uses it (``bench.channels_last=true``: channels_last);
+- ``train:demo:8``: one reference iteration, ``Trainer.train_step`` (G step, D_PP step, D_PB step, Adam updates,
+  image pools) on a fixed random batch already in memory, so it measures the networks and the objective;
+- ``data:demo:8``: one batch from the training ``DataLoader`` of the config (its workers, pose maps rendered on the
+  fly) over a small synthetic market-layout dataset written to a temporary folder.
+
+Only the package's public pieces are used (``load_config``, ``Generator``, ``Trainer``, ``PairDataset``,
+``write_dataset``), so the same cases also drive an older revision's code (``posestylizer bench --compare REV``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from posestylizer.config import ExperimentConfig, load_config
+
+KINDS = ("infer", "train", "data")
+DEFAULT_CASES = ("infer:market:8", "train:demo:8", "train:market:4", "data:demo:8")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    kind: str
+    preset: str
+    batch: int
+
+    @classmethod
+    def parse(cls, text: str) -> CaseSpec:
+        """``kind:preset:batch`` -> spec; ValueError with the expected form otherwise."""
+        parts = text.split(":")
+        if len(parts) != 3 or parts[0] not in KINDS or not parts[2].isdigit() or int(parts[2]) < 1:
+            raise ValueError(f"case '{text}': expected KIND:PRESET:BATCH with KIND in {', '.join(KINDS)}, "
+                             "e.g. train:demo:8")  # fmt: skip
+        return cls(parts[0], parts[1], int(parts[2]))
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.preset}:{self.batch}"
+
+
+@dataclass
+class Case:
+    """One measurable call and what it is worth.
+
+    Attributes:
+        call: does the work once (a batch of inference, one iteration, one loaded batch).
+        items: images per call.
+        dtype: dtype of the matmul the call is compared with (None: no FLOPs to compare, e.g. the loader).
+        setting: the configuration in words, for the table.
+        cleanup: releases what the case holds (temporary folders, loader workers).
+    """
+
+    call: Callable[[], object]
+    items: int
+    dtype: torch.dtype | None
+    setting: str
+    cleanup: list[Callable[[], object]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for fn in self.cleanup:
+            fn()
+
+
+def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentConfig:
+    """A preset at the case's batch size with the user's overrides; ``demo`` is the recipe of ``posestylizer demo``."""
+    extra = [f"train.batch_size={batch}", *overrides]
+    if preset == "demo" and not resources.files("posestylizer.configs").joinpath("demo.yaml").is_file():
+        # Revisions before configs/demo.yaml kept the demo recipe as overrides of the synthetic preset in demo.py.
+        from posestylizer.demo import DEMO_OVERRIDES
+
+        return load_config("synthetic", overrides=[*DEMO_OVERRIDES, *extra])
+    return load_config(preset, overrides=extra)
+
+
+def describe(cfg: ExperimentConfig, channels_last: bool) -> str:
+    m, t = cfg.model, cfg.train
+    fmt = ", channels_last" if channels_last else ""
+    return f"{m.image_size[0]}x{m.image_size[1]}, {m.n_blocks} blocks, ngf {m.ngf}, ndf {m.ndf}, {t.precision}{fmt}"
+
+
+def random_inputs(
+    cfg: ExperimentConfig, batch: int, device: torch.device, channels_last: bool
+) -> dict[str, torch.Tensor]:
+    """A fixed random batch of the training keys: images in [-1, 1], pose maps in [0, 1]."""
+    h, w = cfg.model.image_size
+    gen = torch.Generator().manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    shapes = {
+        "src_img": 3,
+        "tgt_img": 3,
+        "src_pose": cfg.model.pose_channels,
+        "tgt_pose": cfg.model.pose_channels,
+    }
+    out = {}
+    for key, c in shapes.items():
+        x = torch.rand(batch, c, h, w, generator=gen)
+        out[key] = (x * 2 - 1 if key.endswith("img") else x).to(device).contiguous(memory_format=fmt)
+    return out
+
+
+def infer_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
+    """Inference as the package's pipeline and ``evaluate`` run it: NCHW tensors unless ``bench.channels_last=true``
+    (``train.channels_last`` is a training setting and does not apply here)."""
+    from posestylizer.models import Generator
+
+    torch.manual_seed(0)
+    channels_last = options.get("channels_last", False)
+    fmt = torch.channels_last if channels_last else torch.preserve_format
+    g = Generator(cfg.model).to(device=device, memory_format=fmt).eval()
+    x = random_inputs(cfg, batch, device, channels_last)
+    args = (x["src_img"], x["src_pose"], x["tgt_pose"])
+    dtype = DTYPES[cfg.train.precision]
+
+    def call() -> torch.Tensor:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            return g(*args)
+
+    return Case(call, batch, dtype, describe(cfg, channels_last))
+
+
+class _Length(torch.utils.data.Dataset):
+    """The Trainer only asks the dataset for its length here (batches are given directly)."""
+
+    def __len__(self) -> int:
+        return 1024
+
+
+def train_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
+    from posestylizer.losses import VGGRelu12
+    from posestylizer.training.distributed import DistInfo
+    from posestylizer.training.loop import Trainer
+
+    # Random VGG weights cost what the real ones do; none can be downloaded here.
+    vgg = VGGRelu12() if cfg.loss.perceptual and cfg.loss.lambda_perceptual else None
+    trainer = Trainer(cfg, _Length(), DistInfo(device=device), perceptual=vgg)
+    data = random_inputs(cfg, batch, device, cfg.train.channels_last)
+    perceptual = ", perceptual" if vgg is not None else ""
+    return Case(
+        lambda: trainer.train_step(data), batch, DTYPES[cfg.train.precision], describe(cfg, cfg.train.channels_last) + perceptual
+    )
+
+
+def _synthetic_people(tmp: Path, size: tuple[int, int]) -> Path:
+    """16 synthetic people x 6 poses in the market layout at ``size`` (rendered at 128x64, then resized)."""
+    from posestylizer.data import write_dataset
+
+    write_dataset(tmp / "full", "market", identities=16, poses=6, seed=0)
+    if size == (128, 64):
+        return tmp / "full"
+    try:
+        from posestylizer.data.resize import resize_dataset
+    except ModuleNotFoundError:  # revisions before data/resize.py had the demo's own copy of it
+        from posestylizer.demo import downscale_dataset as resize_dataset
+    resize_dataset(tmp / "full", tmp / "resized", size)
+    return tmp / "resized"
+
+
+def data_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
+    """Batches of the config's training loader over 16 synthetic people x 6 poses (written first, not timed)."""
+    import dataclasses
+
+    from posestylizer.data import PairDataset
+
+    tmp = tempfile.TemporaryDirectory(prefix="posestylizer-bench-")
+    root = _synthetic_people(Path(tmp.name), tuple(cfg.model.image_size))
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=str(root), layout="market"))
+    dataset = PairDataset.from_config(cfg, "train", check=False)
+    workers = cfg.data.num_workers
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch, shuffle=True, num_workers=workers, persistent_workers=workers > 0,
+        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(0), drop_last=True,
+    )  # fmt: skip
+    state = {"it": iter(loader)}
+
+    def call() -> object:
+        try:
+            return next(state["it"])
+        except StopIteration:
+            state["it"] = iter(loader)
+            return next(state["it"])
+
+    h, w = cfg.model.image_size
+    setting = f"{h}x{w}, {workers} workers, pose maps rendered, {len(dataset)} pairs"
+    return Case(call, batch, None, setting, cleanup=[lambda: state.clear(), tmp.cleanup])
+
+
+BUILDERS = {"infer": infer_case, "train": train_case, "data": data_case}
+
+
+BENCH_OPTIONS = {"channels_last": bool}  # ``bench.KEY=VALUE`` options of the cases themselves
+
+
+def split_overrides(overrides: list[str]) -> tuple[list[str], dict]:
+    """(config overrides, case options from ``bench.KEY=VALUE`` items); ValueError for an unknown option."""
+    config, options = [], {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if not key.startswith("bench."):
+            config.append(item)
+            continue
+        name = key.removeprefix("bench.")
+        if name not in BENCH_OPTIONS or value.lower() not in ("true", "false"):
+            raise ValueError(f"'{item}': the bench's own option is bench.channels_last=true|false")
+        options[name] = value.lower() == "true"
+    return config, options
+
+
+def build_case(spec: CaseSpec, overrides: list[str], device: torch.device) -> Case:
+    """The case of ``spec`` with config ``overrides`` (precision among them; ``bench.channels_last=true`` runs the
+    inference cases in channels_last memory) on ``device``."""
+    config, options = split_overrides(overrides)
+    cfg = bench_config(spec.preset, spec.batch, config)
+    return BUILDERS[spec.kind](cfg, spec.batch, device, options)

@@ -1,0 +1,56 @@
+"""The benchmark's markdown table: one row per case, medians with their interquartile range."""
+
+from __future__ import annotations
+
+
+def _spread(s: dict, fmt: str) -> str:
+    """``median (q1-q3)`` of a summary, or a dash when there are no values."""
+    if not s.get("n"):
+        return "-"
+    return f"{s['median']:{fmt}} ({s['q1']:{fmt}}-{s['q3']:{fmt}})"
+
+
+def _memory(mem: dict) -> str:
+    if mem.get("device_peak_mib") is not None:
+        return f"{mem['device_peak_mib']:.0f} (GPU)"
+    peak, base = mem.get("host_peak_rss_mib"), mem.get("baseline_rss_mib")
+    if peak is None:
+        return "-"
+    return f"{peak:.0f} (+{peak - base:.0f})" if base is not None else f"{peak:.0f}"
+
+
+def side_cells(side: dict) -> list[str]:
+    gflop = side["gflop_per_image"]
+    return [
+        _spread(side["images_per_s"], ".2f"),
+        "-" if gflop is None else f"{gflop:.3g}",
+        _spread(side["share_of_matmul"], ".0%"),
+        _spread(side["matmul_gflops"], ".0f"),
+        _memory(side["memory"]),
+    ]
+
+
+def markdown_table(records: list[dict], labels: list[str]) -> str:
+    """Rows of every case; with two code sides, the second side's rate and share and the paired speed-up follow."""
+    head = ["case", "setting", "images/s", "GFLOP/image", "share of matmul", "matmul GFLOP/s", "peak RSS MiB"]
+    if len(labels) == 2:
+        head += [f"{labels[1]} images/s", f"{labels[1]} share", f"speed-up {labels[0]}/{labels[1]}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rec in records:
+        first = rec["sides"][labels[0]]
+        cells = [f"`{rec['case']}`", first["setting"], *side_cells(first)]
+        if len(labels) == 2:
+            other = rec["sides"][labels[1]]
+            cells += [_spread(other["images_per_s"], ".2f"), _spread(other["share_of_matmul"], ".0%"),
+                      _spread(rec["speedup"], ".2f") + "x"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine_line(facts: dict) -> str:
+    """One line of the facts a reader needs to weigh the numbers."""
+    gpus = ", ".join(g["name"] for g in facts["gpus"]) or "no GPU"
+    load = facts["load_average"]
+    return (f"{facts['cpu']} ({facts['cores_usable']} cores usable; {' '.join(facts['cpu_flags'])}), "
+            f"torch {facts['torch']} with {facts['torch_threads']} threads, {gpus}, "
+            f"load average {load[0] if load else '?'}")  # fmt: skip

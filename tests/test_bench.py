@@ -1,0 +1,89 @@
+"""posestylizer bench: the worker protocol, FLOP counts, the paired comparison with a git revision, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from posestylizer.bench.cases import CaseSpec
+from posestylizer.bench.suite import run
+from posestylizer.bench.worker import serve
+from posestylizer.cli import main
+
+# The demo recipe shrunk to a few milliseconds per call.
+TINY = ["model.image_size=[32,16]", "model.n_blocks=2", "model.ngf=4", "model.ndf=4"]
+
+
+def ask_worker(*commands: dict) -> list[dict]:
+    """Run the worker's command loop in this process and collect its replies."""
+    replies: list[str] = []
+    serve([json.dumps(c) for c in commands], replies.append)
+    return [json.loads(r) for r in replies]
+
+
+def setup_msg(case: str, **extra) -> dict:
+    return {"cmd": "setup", "case": case, "overrides": TINY, "min_time": 0.01, "matmul_size": 64, **extra}
+
+
+def test_case_names():
+    assert CaseSpec.parse("train:demo:8") == CaseSpec("train", "demo", 8)
+    for bad in ("train:demo", "fit:demo:8", "train:demo:0", "train:demo:x"):
+        with pytest.raises(ValueError, match="KIND:PRESET:BATCH"):
+            CaseSpec.parse(bad)
+
+
+def test_worker_measures_inference_and_a_training_iteration():
+    infer, rep, end = ask_worker(setup_msg("infer:demo:2"), {"cmd": "rep"}, {"cmd": "finish"})
+    assert infer["items_per_call"] == 2 and infer["calls_per_rep"] >= 1 and infer["dtype"] == "float32"
+    assert rep["items_per_s"] > 0 and rep["matmul_flops_per_s"] > 0
+    assert rep["flops_per_s"] == pytest.approx(infer["flops_per_call"] * infer["calls_per_rep"] / rep["seconds"])
+    assert end["host_peak_rss_mib"] >= end["baseline_rss_mib"] > 0
+    train, _ = ask_worker(setup_msg("train:demo:2"), {"cmd": "finish"})
+    # An iteration is G's forward and backward (about 3x its forward) plus three discriminator passes and more.
+    assert train["flops_per_call"] > 3 * infer["flops_per_call"] > 0
+    assert "ngf 4" in train["setting"]
+
+
+def test_worker_reports_errors_and_stops():
+    replies = ask_worker(setup_msg("train:demo:2", overrides=["model.no_such_field=1"]), {"cmd": "rep"})
+    assert len(replies) == 1 and "no_such_field" in replies[0]["error"]
+
+
+@pytest.mark.slow  # two worker processes and a git archive
+def test_compare_with_a_revision_pairs_the_repetitions(tmp_path):
+    out = tmp_path / "bench.json"
+    result = run(["infer:demo:2"], compare="HEAD", reps=2, min_time=0.01, matmul_size=64, overrides=TINY,
+                 json_path=out, log=lambda msg: None)  # fmt: skip
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(result.data))
+    (record,) = data["cases"]
+    sides = record["sides"]
+    assert set(sides) == {"this", "HEAD"} and set(data["code"]) == {"this", "HEAD"}
+    assert data["code"]["HEAD"]["src"] != data["code"]["this"]["src"]  # the revision ran from its own unpacked tree
+    assert sides["HEAD"]["code"].startswith(data["code"]["HEAD"]["src"])
+    this, head = (sides[k]["images_per_s"]["values"] for k in ("this", "HEAD"))
+    assert record["speedup"]["values"] == pytest.approx([a / b for a, b in zip(this, head)])
+    assert all(0 < s for s in sides["this"]["share_of_matmul"]["values"])
+    assert "speed-up this/HEAD" in result.table and data["machine"]["cores_usable"] >= 1
+
+
+@pytest.mark.slow  # two worker processes
+def test_baseline_settings_run_this_code_twice_with_different_settings():
+    result = run(["infer:demo:2"], baseline_overrides=["bench.channels_last=false"], baseline_threads=1, reps=1,
+                 min_time=0.01, matmul_size=64, overrides=[*TINY, "bench.channels_last=true"], log=lambda msg: None)  # fmt: skip
+    sides = result.data["cases"][0]["sides"]
+    assert sides["this"]["setting"].endswith("channels_last") and "channels_last" not in sides["baseline"]["setting"]
+    assert sides["baseline"]["torch_threads"] == 1
+    assert result.data["code"]["baseline"]["src"] == result.data["code"]["this"]["src"]
+    assert "speed-up this/baseline" in result.table and "with bench.channels_last=false 1 threads" in result.table
+
+
+def test_cli_errors_are_one_line(capsys, tmp_path):
+    assert main(["bench", "--cases", "train:demo", "--json", str(tmp_path / "b.json")]) == 2
+    assert "KIND:PRESET:BATCH" in capsys.readouterr().err
+    assert main(["bench", "--cases", "infer:demo:2", "--baseline", "bench.layout=nhwc"]) == 2
+    assert "bench.channels_last=true|false" in capsys.readouterr().err
+    assert main(["bench", "--cases", "infer:demo:2", "--compare", "no-such-rev-123", "--json", str(tmp_path / "b.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "no such commit" in err[-1] and not (tmp_path / "b.json").exists()
