@@ -99,7 +99,7 @@ def test_other_widths_load_from_reference_names(reference_dir, tmp_path):
 
 
 def test_missing_checkpoint_is_an_error_not_a_fresh_start(tmp_path):
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_generator(tmp_path / "latest_netG.pth")
 
 

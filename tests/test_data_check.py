@@ -161,11 +161,11 @@ def test_every_problem_is_reported_with_file_and_line(root, capsys):
     out = capsys.readouterr()
     assert f"{ann}:3:" in out.out and "10 problem(s)" in out.err
 
-    # training/evaluation refuse the dataset up front with the same report
-    with pytest.raises(DataError, match=r"10 problem\(s\)") as err:
+    # training/evaluation refuse the dataset up front, in one line: the count, the first problem, the command
+    with pytest.raises(DataError, match=r"10 problem\(s\); first: ") as err:
         PairDataset(root, "train")
-    assert f"{ann}:2:" in str(err.value) and "data check" in str(err.value)
-    assert "problem" in str(err.value)
+    assert "\n" not in str(err.value) and f"first: {ann}:" in str(err.value) and "(and 9 more)" in str(err.value)
+    assert str(err.value).endswith(f"`posestylizer data check {root}` lists them all")
 
 
 def test_missing_files_and_folder(root, tmp_path):

@@ -167,6 +167,18 @@ def test_market_with_the_builtin_estimator_in_worker_processes(tmp_path):
     assert check_dataset(out, "market", progress=False).ok
 
 
+def test_workers_start_clean_after_mediapipe_ran_in_this_process(tmp_path):
+    """A process that estimated poses before (a notebook, this test run) must not fork workers that inherit
+    MediaPipe's threads and heap (it crashed with `malloc(): unaligned tcache chunk detected`)."""
+    pytest.importorskip("mediapipe")
+    from posestylizer.estimators import get_estimator
+
+    market_archive(tmp_path / "raw")
+    get_estimator("mediapipe")(np.zeros((128, 64, 3), np.uint8))  # MediaPipe runs in this process first
+    report = prepare_dataset("market1501", tmp_path / "raw", tmp_path / "market", workers=2, **quiet())
+    assert report.processed == 13 and check_dataset(tmp_path / "market", "market", progress=False).ok
+
+
 def test_deepfashion_with_the_authors_csvs_as_keypoints_and_split(tmp_path):
     truth = fashion_archive(tmp_path / "raw")
     authors = tmp_path / "authors"

@@ -75,5 +75,5 @@ def test_onnx_matches_pytorch_and_the_reference(reference_dir, tmp_path, capsys,
 def test_export_errors_are_one_line(tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tmp_path / "missing"), "--onnx", str(tmp_path / "a.onnx")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "checkpoint not found" in err and "\n" not in err
+    assert "no such checkpoint" in err and "\n" not in err
     assert not (tmp_path / "a.onnx").exists()

@@ -61,7 +61,7 @@ ERRORS = [
     (["--source", "{root}/empty.png", "--target", "front"], "no person found in the 300x200 photo"),
     (["--source", "{root}/street.png", "--target", "front", "--person", "470,20"], "no person found at point"),
     (["--source", "{root}/astronaut.png", "--target", "front"], "no legs found"),
-    (["--source", "{root}/broken.png", "--target", "front"], "cannot read image"),
+    (["--source", "{root}/broken.png", "--target", "front"], "broken.png is not an image"),
     (["--source", "{root}/missing.png", "--target", "front"], "image not found"),
     (["--source", "{root}/street.png", "--target", "{root}/broken.json"], "broken.json"),
     (["--source", "{root}/street.png", "--target", "{root}/empty.png"], "no person found"),

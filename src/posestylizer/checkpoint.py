@@ -125,6 +125,9 @@ def load_generator(
     path = Path(path)
     if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
         path = path / "generator"  # a training run folder
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint (give a folder with {CONFIG} and model.safetensors, a "
+                              "training run folder, or an authors' .pth file)")
     if path.is_dir():
         cfg, contract, state = read_native(path)
     else:

@@ -20,6 +20,10 @@ class CheckpointError(UserError):
     """A checkpoint that is missing, unreadable, or does not match the model."""
 
 
+class TrainingDiverged(UserError):
+    """A loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
 class DataError(UserError):
     """A dataset that is missing or malformed."""
 
@@ -42,3 +46,12 @@ class MissingKeypointsError(InputError):
 
 class PoseArrayError(InputError):
     """A keypoint array of the wrong shape, type or value range."""
+
+
+class ImageFileError(InputError):
+    """An image file that cannot be used; ``kind`` says why: ``empty``, ``damaged``, ``too_large`` or ``not_image``
+    (the server answers 400, 400, 413 and 415)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -40,7 +40,11 @@ def gan_loss(pred: torch.Tensor, target_is_real: bool, mode: str) -> torch.Tenso
     target = torch.full_like(pred, 1.0 if target_is_real else 0.0)
     with torch.autocast(pred.device.type, enabled=False):
         if mode == "bce":
-            return F.binary_cross_entropy(pred, target)
+            # BCELoss refuses NaN probabilities (an exception on CPU, a device-side assert on CUDA); a diverged D must
+            # give a NaN loss instead, which the training loop reports with its step. NaN is kept out of the kernel
+            # and added back by (pred - pred): +0 with zero gradient wherever pred is finite, so values and gradients
+            # are bit for bit those of BCELoss.
+            return F.binary_cross_entropy(pred.nan_to_num(0.5), target) + (pred - pred).mean()
         if mode == "lsgan":
             return F.mse_loss(pred, target)
     raise ValueError(f"unknown GAN mode '{mode}' (choose one of {', '.join(GAN_MODES)})")

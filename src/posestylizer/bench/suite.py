@@ -58,6 +58,17 @@ def code_sides(compare: str, baseline: list[str], baseline_threads: int | None, 
     return sides
 
 
+def _settings(precision: str, device: str, overrides: list[str], log, **fixed) -> dict:
+    """The run's settings record, with ``precision`` resolved once for every side (``auto`` says what it chose)."""
+    try:
+        choice = choose_precision(precision, torch.device(device))
+    except ValueError as err:
+        raise BenchError(str(err)) from None
+    log(choice.describe(precision))
+    return {**fixed, "device": device, "precision": choice.name, "precision_reason": choice.reason,
+            "overrides": [f"train.precision={choice.name}", *overrides]}  # fmt: skip
+
+
 def run(
     cases: list[str] | tuple[str, ...] = DEFAULT_CASES,
     *,
@@ -94,14 +105,8 @@ def run(
         matmul_size: n of the n x n matmul each repetition is compared with.
     """
     specs = checked_cases(cases, [*(overrides or []), *(baseline_overrides or [])], reps, min_time)
-    try:
-        choice = choose_precision(precision, torch.device(device))
-    except ValueError as err:
-        raise BenchError(str(err)) from None
-    log(choice.describe(precision))
-    settings = {"reps": reps, "min_time": min_time, "threads": threads, "device": device, "profile": profile,
-                "matmul_size": matmul_size, "precision": choice.name, "precision_reason": choice.reason,
-                "overrides": [f"train.precision={choice.name}", *(overrides or [])]}  # fmt: skip
+    settings = _settings(precision, device, overrides or [], log, reps=reps, min_time=min_time, threads=threads,
+                         profile=profile, matmul_size=matmul_size)  # fmt: skip
     facts = machine_facts()
     if threads:
         facts["torch_threads"] = threads

@@ -151,4 +151,6 @@ def _options(args: argparse.Namespace, collection, defaults: dict):
 def _estimator_options(args: argparse.Namespace, device: str) -> dict:
     if args.estimator == "openpose":
         return {"weights": args.openpose_weights, "device": device}
+    if args.openpose_weights:  # not silently ignored: the user meant PCKh by OpenPose
+        raise ConfigError(f"--openpose-weights is for --estimator openpose (the estimator is {args.estimator})")
     return {}

@@ -26,6 +26,7 @@ from posestylizer.data.formats import (
     validate_keypoints,
 )
 from posestylizer.data.layouts import PHASES, Layout, get_layout
+from posestylizer.imagefiles import displayed_size
 from posestylizer.progress import Progress
 
 
@@ -56,22 +57,23 @@ class CheckReport:
     def __str__(self) -> str:
         return "\n".join([*(str(p) for p in self.problems), self.summary()])
 
-    def raise_if_failed(self, limit: int = 20) -> None:
-        """Raise DataError listing the problems (the first ``limit``) when the dataset is not clean."""
-        raise_problems(self.problems, f"dataset {self.root} is not usable", limit=limit)
+    def raise_if_failed(self) -> None:
+        """Raise DataError (one line: the count and the first problem) when the dataset is not clean."""
+        raise_problems(self.problems, f"dataset {self.root} is not usable", self.root)
 
 
 def image_problem(path: Path, size: tuple[int, int] | None, decode: bool = True) -> str:
     """Empty string when ``path`` is a readable image of ``size`` (H, W), else what is wrong with it."""
     try:
         with Image.open(path) as img:
-            if size is not None and (img.height, img.width) != tuple(size):
-                return f"image is {img.height}x{img.width}, the layout expects {size[0]}x{size[1]} (H x W)"
+            h, w = displayed_size(img)
+            if size is not None and (h, w) != tuple(size):
+                return f"image is {h}x{w}, the layout expects {size[0]}x{size[1]} (H x W)"
             if decode:
                 img.load()  # a truncated file fails only when its pixels are decoded
     except FileNotFoundError:
         return "image not found"
-    except (OSError, SyntaxError, ValueError) as err:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         return f"unreadable or truncated image ({err}); replace the file"
     return ""
 

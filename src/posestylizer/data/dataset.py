@@ -21,24 +21,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
-from posestylizer.errors import DataError
+from posestylizer.errors import DataError, ImageFileError
 from posestylizer.files import user_cache_dir, write_text_atomic
+from posestylizer.imagefiles import read_photo
 from posestylizer.pose import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
 
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """uint8 RGB array (H, W, 3) of an image file (JPEG, PNG, ...); DataError if unreadable or not ``size``."""
+    """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`~posestylizer.imagefiles.read_photo`:
+    EXIF orientation applied, gray/CMYK/16-bit/transparent converted); DataError if unreadable or not ``size``."""
     try:
-        with Image.open(path) as img:
-            arr = np.array(img.convert("RGB"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: image not found") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read image ({err}); replace the file") from None
+        arr = read_photo(path)
+    except ImageFileError as err:
+        raise DataError(f"{err}; replace the file" if Path(path).exists() else str(err)) from None
     if size is not None and arr.shape[:2] != tuple(size):
         h, w = arr.shape[:2]
         raise DataError(f"{path}: image is {h}x{w}, the dataset layout expects {size[0]}x{size[1]} (H x W)")
@@ -217,11 +215,16 @@ class PairDataset(torch.utils.data.Dataset):
             return heatmaps(keypoints, self.image_size, self.sigma)
         path = self.layout.heatmap_path(self.root, self.phase, name)
         try:
-            arr = np.load(path)
+            arr = np.load(path, allow_pickle=False)  # never unpickle objects from a data folder
         except FileNotFoundError:
             raise DataError(
                 f"{path}: precomputed pose map not found; render maps on the fly (data.use_precomputed_heatmaps=false)"
             ) from None
+        except ValueError as err:  # numpy refuses object arrays (pickled) when allow_pickle=False
+            what = "holds pickled objects (refused)" if "allow_pickle" in str(err) else f"is not a .npy array ({err})"
+            raise DataError(f"{path}: pose map {what}; write float maps (H, W, 18) with np.save") from None
+        except OSError as err:
+            raise DataError(f"{path}: unreadable pose map ({err})") from None
         expected = (*self.image_size, NUM_KEYPOINTS)
         if arr.shape != expected:
             raise DataError(f"{path}: pose map has shape {arr.shape}, expected {expected} (H, W, 18)")

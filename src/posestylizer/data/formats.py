@@ -25,9 +25,11 @@ import numpy as np
 
 from posestylizer.errors import DataError
 from posestylizer.files import write_text_atomic
+from posestylizer.imagefiles import name_problem
 from posestylizer.pose import MISSING, NUM_KEYPOINTS
 
 ANNOTATION_HEADER = ("name", "keypoints_y", "keypoints_x")
+MAX_COORD = 1_000_000  # largest keypoint coordinate read (beyond it, int64 arithmetic on pixels could overflow)
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,14 @@ class AnnotationRow:
     line: int
 
 
-def raise_problems(problems: list[Problem], what: str, limit: int = 10) -> None:
-    """Raise one DataError listing up to ``limit`` problems (no-op when there are none)."""
+def raise_problems(problems: list[Problem], what: str, root: str | Path = "ROOT") -> None:
+    """Raise one DataError, one line: how many problems, the first, and the command that lists them all (no-op when
+    there are none). ``root``: the dataset folder named in that command."""
     if not problems:
         return
-    shown = "\n  ".join(str(p) for p in problems[:limit])
-    more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
-    hint = "run `posestylizer data check ROOT` for the full report"
-    raise DataError(f"{what}: {len(problems)} problem(s)\n  {shown}{more}\n({hint})")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    raise DataError(f"{what}: {len(problems)} problem(s); first: {problems[0]}{more}; "
+                    f"`posestylizer data check {root}` lists them all")
 
 
 def _parse_coords(cell: str, axis: str) -> tuple[list | None, str]:
@@ -84,6 +86,8 @@ def _parse_coords(cell: str, axis: str) -> tuple[list | None, str]:
             return None, f"keypoints_{axis}[{i}] is {v}; mark a missing keypoint with -1 in both y and x"
         if v != int(v):
             return None, f"keypoints_{axis}[{i}] is {v}, expected an integer pixel; round the coordinates"
+        if abs(v) > MAX_COORD:
+            return None, f"keypoints_{axis}[{i}] is {v:.6g}, not a pixel of any image (at most {MAX_COORD})"
     return values, ""
 
 
@@ -117,8 +121,8 @@ def parse_annotations(path: str | Path) -> tuple[list[AnnotationRow], list[Probl
             )
             continue
         name = fields[0].strip()
-        if not name:
-            problems.append(Problem(path, number, "empty image name"))
+        if not name or name_problem(name):
+            problems.append(Problem(path, number, name_problem(name) or "empty image name"))
             continue
         coords = []
         for cell, axis in ((fields[1], "y"), (fields[2], "x")):
@@ -214,8 +218,8 @@ def parse_pairs(path: str | Path) -> tuple[list[tuple[str, str, int]], list[Prob
             )
             continue
         src, tgt = row[i_from].strip(), row[i_to].strip()
-        if not src or not tgt:
-            problems.append(Problem(path, number, "empty image name"))
+        if not src or not tgt or name_problem(src) or name_problem(tgt):
+            problems.append(Problem(path, number, name_problem(src) or name_problem(tgt) or "empty image name"))
             continue
         pairs.append((src, tgt, number))
     return pairs, problems

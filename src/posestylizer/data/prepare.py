@@ -88,9 +88,17 @@ def _finished(journal: Journal, out: Path, phase: str, name: str) -> bool:
 
 
 def _context():
-    """fork on Linux: workers inherit the imported package instead of importing torch again (seconds each); safe
-    here because the parent has built no estimator and started no thread yet. spawn elsewhere."""
-    return get_context("fork" if sys.platform == "linux" else "spawn")
+    """fork on Linux when it is safe: workers inherit the imported package instead of importing torch again (seconds
+    each). It is not safe once this process has run MediaPipe or started threads (a Python session that estimated
+    poses before, a test run): a forked child inherits their locks and heap mid-use and crashes (``malloc():
+    unaligned tcache chunk detected``); then, and off Linux, workers start from a clean interpreter (forkserver/spawn).
+    """
+    import threading
+
+    if sys.platform == "linux":
+        clean = "mediapipe" not in sys.modules and threading.active_count() == 1
+        return get_context("fork" if clean else "forkserver")
+    return get_context("spawn")
 
 
 def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: bool) -> None:

@@ -13,20 +13,23 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import InputError, PoseArrayError
-from posestylizer.imagefiles import IMAGE_EXTS
+from posestylizer.imagefiles import IMAGE_EXTS, read_photo, to_rgb
 from posestylizer.pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
 
 KEYPOINT_FILE_EXTS = (".json", ".csv")
 
 
 def load_image(source, what: str = "source") -> np.ndarray:
-    """A photo as uint8 (H, W, 3) RGB from a path, a PIL image or an (H, W, 3) uint8 array."""
-    if isinstance(source, (str, Path)):
-        from posestylizer.data.dataset import read_image
+    """A photo as uint8 (H, W, 3) RGB from a path, a PIL image or an (H, W, 3) uint8 array.
 
-        return read_image(source)
+    Files are read upright (EXIF orientation applied), grayscale, CMYK, 16-bit and transparent images converted
+    (:func:`~posestylizer.imagefiles.read_photo`); an empty, damaged, oversized or non-image file is one
+    :class:`~posestylizer.errors.ImageFileError` line.
+    """
+    if isinstance(source, (str, Path)):
+        return read_photo(source, f"{what} {source}")
     if isinstance(source, Image.Image):
-        return np.asarray(source.convert("RGB"), dtype=np.uint8)
+        return to_rgb(source)
     if isinstance(source, np.ndarray):
         if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3 or min(source.shape[:2]) < 8:
             raise InputError(

@@ -30,7 +30,7 @@ from PIL import Image
 
 import posestylizer.inference.framing as fr
 from posestylizer.contract import InputContract
-from posestylizer.errors import CheckpointError, ConfigError, InputError, MissingKeypointsError
+from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
 from posestylizer.inference.inputs import (
     classify_target,
     keypoint_array,
@@ -162,11 +162,6 @@ class PoseStylizerPipeline:
         path = Path(path)
         if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
             path = path / "generator"  # a training run folder
-        if not path.exists():
-            raise CheckpointError(
-                f"{path}: no such checkpoint (give a folder with {CONFIG} and model.safetensors, a training run "
-                "folder, or an authors' .pth file)"
-            )
         generator = load_generator(path, device="cpu", preset=preset)
         contract = require_contract(generator, path)
         return cls(generator, contract, device=device, precision=precision, estimator=estimator, framing=framing)
@@ -182,7 +177,11 @@ class PoseStylizerPipeline:
         if self._estimator is None or isinstance(self._estimator, str):
             from posestylizer.estimators import get_estimator
 
-            self._estimator = get_estimator(self._estimator or "mediapipe")
+            name = self._estimator or "mediapipe"
+            # Photos hold people anywhere, often several: MediaPipe's detector must find them. Its "auto" region mode
+            # assumes the image is a crop around one whole person and would invent one on a covered photo.
+            options = {"roi": "detect"} if name == "mediapipe" else {}
+            self._estimator = get_estimator(name, **options)
         return self._estimator
 
     def _autocast(self):

@@ -108,7 +108,7 @@ def from_coco(obj, *, image: str | None = None, person: int | None = None, where
     if image not in people:
         raise DataError(f"{where}: no image with file_name {image!r} in images[]")
     poses = [r.keypoints for r in people[image]]
-    return choose_person(poses, person, where, entry=f"annotations of {image}")
+    return choose_person(poses, person, where, entry=f"annotations of {image!r}")
 
 
 def to_coco(records: Iterable[PoseRecord | tuple]) -> dict:

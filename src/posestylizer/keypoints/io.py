@@ -14,7 +14,7 @@ import numpy as np
 
 from posestylizer.errors import DataError
 from posestylizer.files import write_text_atomic
-from posestylizer.imagefiles import IMAGE_EXTS
+from posestylizer.imagefiles import IMAGE_EXTS, name_problem
 from posestylizer.keypoints import blazepose, openpose
 from posestylizer.keypoints.coco import to_coco
 from posestylizer.keypoints.core import PoseRecord, present_mask, scale_pose, to_int_pose
@@ -87,6 +87,8 @@ def import_keypoints(
         norm_size = source_size or image_size
         for rec in read_pose_records(path, fmt=fmt, image_size=norm_size, **options):
             name = rec.name if Path(rec.name).suffix.lower() in IMAGE_EXTS else rec.name + image_ext
+            if name_problem(name):  # it becomes a row of an annotation CSV, whose reader refuses it too
+                raise DataError(f"{path}: {name_problem(name)}")
             if name in origin:
                 raise DataError(f"{path}: image {name} already read from {origin[name]}; keep one pose per image")
             origin[name] = path

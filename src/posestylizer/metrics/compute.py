@@ -156,7 +156,7 @@ def fid(inputs: EvalInputs, name: str) -> MetricResult:
     if ref.suffix == ".npz":
         if not ref.is_file():
             raise DataError(f"{ref}: FID statistics file not found")
-        with np.load(ref) as z:
+        with np.load(ref, allow_pickle=False) as z:
             stats, n_ref, cache = {"mu": z["mu"], "sigma": z["sigma"]}, int(z["n"]) if "n" in z else -1, ref
     else:
         stats, n_ref, cache = reference_statistics(

@@ -123,7 +123,7 @@ def reference_statistics(
     h.update(f"weights\0{extractor.weights_file.name}\0{wst.st_size}\0{wst.st_mtime_ns}".encode())
     cache = Path(cache_dir) / f"fid-stats-{h.hexdigest()[:20]}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
-        with np.load(cache) as z:
+        with np.load(cache, allow_pickle=False) as z:
             return {"mu": z["mu"], "sigma": z["sigma"]}, int(z["n"]), cache
     it = progress(files) if progress else files
     feats = extractor(read_image(p) for p in it)[FID_FEATURE]

@@ -87,6 +87,15 @@ def create_app(
     async def user_error(_request: Request, err: UserError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=422)
 
+    read = _upload_reader(service, max_upload_bytes)
+    _add_model_routes(app, service)
+    _add_pose_routes(app, service, queue, read)
+    return app
+
+
+def _upload_reader(service: StudioService, max_upload_bytes: int):
+    """``await read(upload, field)``: the upload's bytes, refused (413) past the size limit, with its display name."""
+
     async def read(upload: UploadFile, field: str) -> Upload:
         name = service.display_name(upload.filename)
         if upload.size is not None:
@@ -94,6 +103,12 @@ def create_app(
         data = await upload.read(max_upload_bytes + 1)
         check_size(field, name, len(data), max_upload_bytes)
         return Upload(field=field, name=name, data=data)
+
+    return read
+
+
+def _add_model_routes(app: FastAPI, service: StudioService) -> None:
+    """The page and the read-only facts of the loaded model: contract, skeleton, pose library."""
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -113,6 +128,11 @@ def create_app(
     async def poses() -> PoseLibrary:
         """The built-in pose library, in model pixels."""
         return service.library()
+
+
+
+def _add_pose_routes(app: FastAPI, service: StudioService, queue: JobQueue, read) -> None:
+    """Estimate, target-pose and generate: each reads uploads, then runs on the model's bounded queue."""
 
     @app.post("/api/estimate", response_model=Estimate, responses=UPLOAD_ERRORS, tags=["poses"])
     async def estimate(
@@ -168,4 +188,3 @@ def create_app(
         src = await read(source, "source")
         return TargetPose(target_keypoints=await queue.run(service.target_pose, src, person=person, **target))
 
-    return app

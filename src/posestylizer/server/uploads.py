@@ -12,10 +12,12 @@ import io
 
 import numpy as np
 from fastapi import HTTPException
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-# Formats Pillow reads that people upload; anything else (PDF, PSD, ICO...) is refused as "not an image".
-FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
+from posestylizer.errors import ImageFileError
+from posestylizer.imagefiles import read_photo
+
+STATUS = {"empty": 400, "damaged": 400, "too_large": 413, "not_image": 415}  # ImageFileError.kind -> HTTP status
 
 
 class UploadRefused(HTTPException):
@@ -34,47 +36,17 @@ def check_size(field: str, name: str, size: int, max_bytes: int) -> None:
 
 
 def decode_image(data: bytes, field: str, name: str, max_pixels: int) -> np.ndarray:
-    """An uploaded file as a uint8 (H, W, 3) RGB array, upright (EXIF orientation applied).
+    """An uploaded file as a uint8 (H, W, 3) RGB array, upright (EXIF orientation applied), by the reader the command
+    line uses (:func:`~posestylizer.imagefiles.read_photo`).
 
     Raises:
         UploadRefused: 400 empty or damaged file; 413 more than ``max_pixels`` pixels (checked on the header, before
-            the pixels are decoded, as Pillow's decompression-bomb guard does); 415 not an image.
+            the pixels are decoded); 415 not an image.
     """
-    where = f"{field}: {name}"
-    if not data:
-        raise UploadRefused(400, f"{where} is empty")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.format not in FORMATS:
-                raise UploadRefused(415, f"{where} is a {im.format} file, not a photo ({', '.join(FORMATS)})")
-            w, h = im.size
-            if w * h > max_pixels:
-                raise UploadRefused(
-                    413, f"{where} is {w}x{h} = {w * h / 1e6:.1f} megapixels; the server accepts up to "
-                    f"{max_pixels / 1e6:.1f} megapixels"
-                )
-            im.load()
-            return to_rgb(ImageOps.exif_transpose(im))
-    except UnidentifiedImageError:
-        raise UploadRefused(415, f"{where} is not an image (expected {', '.join(FORMATS)})") from None
-    except Image.DecompressionBombError as err:  # Pillow's own guard, for a limit set above its default
-        raise UploadRefused(413, f"{where}: {err}") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
-        raise UploadRefused(400, f"{where} is a damaged or truncated image ({err})") from None
-
-
-def to_rgb(im: Image.Image) -> np.ndarray:
-    """uint8 (H, W, 3): transparency over white; 16-bit and float images scaled from their range to 0..255."""
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
-        gray = np.clip(a / top * 255 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
-    return np.array(im.convert("RGB"))  # a writable copy (torch.from_numpy warns on read-only arrays)
+        return read_photo(data, f"{field}: {name}", max_pixels)
+    except ImageFileError as err:
+        raise UploadRefused(STATUS[err.kind], str(err)) from None
 
 
 def png_bytes(image: Image.Image | np.ndarray) -> bytes:

@@ -9,15 +9,18 @@ rank only but take part in the collectives (loss averaging, state gathering) on 
 from __future__ import annotations
 
 import json
-import sys
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.distributed as dist
 
+from posestylizer.errors import CheckpointError, TrainingDiverged
 from posestylizer.files import atomic_file, write_text_atomic
-from posestylizer.training.distributed import DistInfo, barrier
+from posestylizer.training.distributed import DistInfo, broadcast_from_main
 from posestylizer.training.loop import Trainer, reduce_stats
 from posestylizer.training.state import CheckpointDir
 
@@ -112,20 +115,54 @@ class ScalarLog(Hook):
             self.writer.close()
 
 
+class FiniteLosses(Hook):
+    """Stop the run at the first iteration whose loss is NaN or infinite, before any later hook saves its weights.
+
+    A diverged GAN does not come back, and a checkpoint of NaN weights would overwrite good ones (only the newest
+    ``keep_last`` are kept); so the run stops with a :class:`~posestylizer.errors.TrainingDiverged` line naming the
+    step and the last good checkpoint. Every rank checks (the flag is reduced: a NaN on one rank stops them all).
+
+    Args:
+        info: rank and world size.
+        checkpoints: the run's checkpoint folder (named in the message).
+    """
+
+    def __init__(self, info: DistInfo, checkpoints: CheckpointDir) -> None:
+        self.info, self.checkpoints = info, checkpoints
+
+    def after_step(self, trainer: Trainer, stats: dict) -> None:
+        names = sorted(stats)
+        values = torch.stack([stats[k].detach().float() for k in names])
+        bad = (~torch.isfinite(values)).any().float()
+        if self.info.distributed:
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+        if not bad.item():  # one device sync per iteration, negligible next to a GAN step
+            return
+        which = [f"{k}={v}" for k, v in zip(names, values.tolist()) if not math.isfinite(v)]
+        which = which or ["a loss on another rank"]
+        latest = self.checkpoints.latest()
+        kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint had been written yet"
+        raise TrainingDiverged(
+            f"training diverged at step {trainer.step}: {', '.join(which)}; nothing was saved after it, {kept} "
+            "(resume from it with a lower train.lr, or without mixed precision)"
+        )
+
+
 class ProgressBar(Hook):
     """tqdm on stderr: iterations of the epoch schedule, or seconds of a time budget; shows the latest losses."""
 
     def __init__(self, trainer: Trainer, log: ScalarLog) -> None:
-        from tqdm import tqdm
+        from posestylizer.progress import (
+            Progress,  # the package's one bar convention: off when stderr is no terminal
+        )
 
         self.log, policy = log, trainer.policy
         if policy.budgeted:
-            self.bar = tqdm(total=round(policy.time_budget), initial=round(policy.elapsed), desc="train", unit="s",
-                            dynamic_ncols=True, file=sys.stderr,
-                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")  # fmt: skip
+            self.bar = Progress().bar("train", total=round(policy.time_budget), initial=round(policy.elapsed), unit="s",
+                                      leave=True,
+                                      bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")
         else:
-            self.bar = tqdm(total=trainer.total_steps, initial=trainer.step, desc="train", unit="it",
-                            dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+            self.bar = Progress().bar("train", total=trainer.total_steps, initial=trainer.step, unit="it", leave=True)
         self._describe(trainer)
 
     def _describe(self, trainer: Trainer) -> None:
@@ -197,10 +234,20 @@ class Checkpoints(Hook):
 
     def _save(self, trainer: Trainer) -> None:
         state = trainer.state_dict()  # collective
+        failure = None
         if self.info.is_main:
-            self.files.save(state, trainer.step)
-            trainer.export_generator(self.run_dir / "generator")
-        barrier(self.info)
+            previous = self.files.latest()
+            try:
+                self.files.save(state, trainer.step)
+                trainer.export_generator(self.run_dir / "generator")
+            except OSError as err:  # disk full, quota, a vanished mount: the atomic writes left the old files
+                kept = f"the previous checkpoint {previous} is intact" if previous else "no earlier checkpoint exists"
+                failure = (f"could not write the checkpoint of step {trainer.step} to {self.files.folder} "
+                           f"({err.strerror or err}); {kept}; free space and continue with "
+                           f"`posestylizer train --resume {self.run_dir}`")
+        failure = broadcast_from_main(failure, self.info)  # a collective: every rank waits for the outcome
+        if failure:
+            raise CheckpointError(failure)
         self.saved_step = trainer.step
 
     def after_epoch(self, trainer: Trainer) -> None:

@@ -29,7 +29,15 @@ import numpy as np
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.training.distributed import DistInfo, barrier
-from posestylizer.training.hooks import Checkpoints, Hook, ProgressBar, SampleGrids, ScalarLog, read_scalars
+from posestylizer.training.hooks import (
+    Checkpoints,
+    FiniteLosses,
+    Hook,
+    ProgressBar,
+    SampleGrids,
+    ScalarLog,
+    read_scalars,
+)
 from posestylizer.training.loop import Trainer
 from posestylizer.training.schedule import Clock, StopFlag
 from posestylizer.training.state import CheckpointDir, load_state
@@ -177,7 +185,8 @@ def train(
 
 
 def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list[Hook]:
-    """Scalar log (first), progress bar, sample grids and checkpoints, in the order they run after each step."""
+    """Scalar log (first), loss check, progress bar, sample grids and checkpoints, in the order they run after each
+    step."""
     t, info = trainer.cfg.train, trainer.dist
     main_dir = run_dir if info.is_main else None
     log = ScalarLog(main_dir, info, t.log_every, t.batch_size, resume_step=trainer.step)
@@ -186,7 +195,10 @@ def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list
         hooks.append(ProgressBar(trainer, log))
     grid_batch = fixed_batch(sample_data, 6) if info.is_main else None
     hooks.append(SampleGrids(main_dir, t.sample_every, sample_grid, grid_batch))
-    hooks.append(Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step))
+    checkpoints = Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step)
+    # The loss check runs after the log (the diverged step is logged) and before grids and checkpoints.
+    hooks.insert(1, FiniteLosses(info, checkpoints.files))
+    hooks.append(checkpoints)
     return hooks
 
 

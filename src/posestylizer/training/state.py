@@ -7,6 +7,7 @@ pickled code.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from pathlib import Path
@@ -91,4 +92,8 @@ class CheckpointDir:
         path = save_atomic(state, self.folder / f"state-{step:08d}.pt")
         for old in self.files()[: -self.keep_last]:
             old.unlink(missing_ok=True)
+        # Temporary files of earlier processes that were killed mid-write (kill -9 leaves no time to remove them).
+        for stale in self.folder.glob(".state-*.pt.tmp-*"):
+            if not stale.name.endswith(f".tmp-{os.getpid()}"):
+                stale.unlink(missing_ok=True)
         return path
