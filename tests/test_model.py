@@ -116,6 +116,7 @@ def test_adapn_is_per_cell_and_adain_per_channel():
     out = pn(x, style)
     assert torch.allclose(out, instance_normalize(x) * (1 + gamma) + beta)
     b2, g2 = inorm.style_maps(style, (16, 12))
+    assert g2.shape == b2.shape
     assert b2.shape == (2, 8, 1, 1) and inorm(x, style).shape == x.shape
 
 

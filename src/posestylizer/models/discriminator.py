@@ -57,7 +57,7 @@ def build_discriminators(cfg: ModelConfig, gan_mode: str) -> tuple[ResnetDiscrim
     """(D_PB, D_PP) for a model config; ``gan_mode`` "bce" adds the sigmoid, "lsgan" does not."""
     if gan_mode not in ("bce", "lsgan"):
         raise ValueError(f"unknown gan_mode '{gan_mode}'")
-    common = dict(ndf=cfg.ndf, norm=cfg.norm, dropout=cfg.d_dropout, sigmoid=gan_mode == "bce")
+    common = {"ndf": cfg.ndf, "norm": cfg.norm, "dropout": cfg.d_dropout, "sigmoid": gan_mode == "bce"}
     d_pb = ResnetDiscriminator(in_channels=3 + cfg.pose_channels, **common)
     d_pp = ResnetDiscriminator(in_channels=6, **common)
     return d_pb, d_pp

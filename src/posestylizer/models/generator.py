@@ -29,7 +29,8 @@ class AppearanceEncoder(nn.Module):
     def __init__(self, *, ngf: int, n_blocks: int, norm: str, pose_channels: int, max_channels: int = 512) -> None:
         super().__init__()
         bias = norm == "instance"
-        stem = dict(out_channels=ngf, kernel_size=7, reflect_pad=3, norm=norm, act="relu", bias=bias)
+        stem = {"out_channels": ngf, "kernel_size": 7, "reflect_pad": 3, "norm": norm, "act": "relu",
+                "bias": bias}  # fmt: skip
         self.image_stem = ConvNormAct(in_channels=3, **stem)
         self.pose_stem = ConvNormAct(in_channels=pose_channels, **stem)
         widths = [min(ngf * 2**i, max_channels) for i in range(n_blocks + 1)]

@@ -75,8 +75,10 @@ class EncoderBlock(nn.Module):
     def __init__(self, *, in_channels: int, out_channels: int, norm: str) -> None:
         super().__init__()
         bias = norm == "instance"
-        down = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=3, stride=2, padding=1)
-        same = dict(in_channels=out_channels, out_channels=out_channels, kernel_size=3, reflect_pad=1, bias=bias)
+        down = {"in_channels": in_channels, "out_channels": out_channels, "kernel_size": 3, "stride": 2,
+                "padding": 1}  # fmt: skip
+        same = {"in_channels": out_channels, "out_channels": out_channels, "kernel_size": 3, "reflect_pad": 1,
+                "bias": bias}  # fmt: skip
         self.image_down = ConvNormAct(**down, norm=norm, act="relu", bias=bias)
         self.image_conv = ConvNormAct(**same, norm=norm, act="relu")
         self.pose_down = ConvNormAct(**down, norm=norm, act="relu", bias=bias)
@@ -177,7 +179,8 @@ class ResnetBlock(nn.Module):
     def __init__(self, *, channels: int, norm: str, dropout: float) -> None:
         super().__init__()
         bias = norm == "instance"
-        conv = dict(in_channels=channels, out_channels=channels, kernel_size=3, reflect_pad=1, norm=norm, bias=bias)
+        conv = {"in_channels": channels, "out_channels": channels, "kernel_size": 3, "reflect_pad": 1, "norm": norm,
+                "bias": bias}  # fmt: skip
         self.block1 = ConvNormAct(**conv, act="relu")
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.block2 = ConvNormAct(**conv)
