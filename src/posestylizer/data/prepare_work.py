@@ -17,6 +17,7 @@ from posestylizer.data.pairs import pairable
 from posestylizer.data.prepare_keypoints import Frame
 from posestylizer.data.prepare_sources import RawImage
 from posestylizer.errors import UserError
+from posestylizer.files import atomic_path
 
 # Why an image is left out, as the report words it (keys are what the journal stores).
 REASONS = {
@@ -88,19 +89,13 @@ def _read(path: Path) -> tuple[np.ndarray | None, str]:
 def _write(task: Task, image: np.ndarray) -> None:
     """The prepared image, renamed into place when complete; Market's unchanged files are copied as they are."""
     dst = output_path(task.out, task.item.phase, task.item.name)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
     src = Path(task.root) / task.item.rel
-    try:
+    with atomic_path(dst) as tmp:
         if task.frame.identity and src.suffix.lower() == dst.suffix.lower():
             shutil.copyfile(src, tmp)
         else:
             fmt = "JPEG" if dst.suffix.lower() in (".jpg", ".jpeg") else None
             Image.fromarray(np.ascontiguousarray(task.frame.crop(image))).save(tmp, format=fmt, quality=JPEG_QUALITY)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def prepare_image(task: Task) -> Outcome:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 
 from posestylizer.contract import InputContract
 from posestylizer.extras import import_extra
+from posestylizer.files import atomic_path
 
 INPUTS = ("src_img", "src_pose", "tgt_pose")
 OUTPUT = "fake_img"
@@ -120,12 +120,8 @@ def export_onnx(model: torch.nn.Module, contract: InputContract, out: str | Path
         proto.metadata_props.add(key=key, value=value)
     proto.doc_string = "APS generator (Huang et al., IJCAI 2020) exported by posestylizer: " + json.dumps(
         describe_io(contract))
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(out) as tmp:
         onnx.save_model(proto, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     diff = compare_with_onnxruntime(out, model, contract) if verify else None
     return ExportResult(path=out, seconds=seconds, max_abs_diff=diff)

@@ -129,9 +129,9 @@ def reference_statistics(
     feats = extractor(read_image(p) for p in it)[FID_FEATURE]
     stats = feature_statistics(feats)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + f".tmp-{os.getpid()}.npz")
-        np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"], n=len(files), folder=str(Path(folder).resolve()))
-        os.replace(tmp, cache)
+        from posestylizer.files import atomic_path
+
+        with atomic_path(cache) as tmp:  # temp name keeps the .npz suffix, so np.savez adds none
+            np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"], n=len(files), folder=str(Path(folder).resolve()))
     return stats, len(files), cache
 
