@@ -38,7 +38,14 @@ class ModelConfig:
     pose_channels: int = 18
     norm: str = "batch"  # "batch" or "instance" (generator and both discriminators)
     dropout: float = 0.5  # generator dropout after every APS block in training (reference: market only); 0 = off
-    adanorm: str = "adapn"  # "adapn" (per-cell style, paper Eq. 8) or "adain" (one style per map, Eq. 7 ablation)
+    # "adapn" (per-cell style, whole-map statistics: paper Eq. 8 as the reference runs it), "adain" (one style per
+    # map, Eq. 7 ablation) or "adapn_patch" (per-cell style and per-patch statistics, the unused option of §3.6)
+    adanorm: str = "adapn"
+    # Ablation switches (configs/ablations/, paper Table 2); the defaults are the paper's APS model.
+    encoder: str = "aps"  # "aps" (pose-attention two streams), "conv" (plain strided convs), "patn" (PATN blocks)
+    decoder: str = "aps"  # "aps" (pose stylizer), "deconv" (plain transposed convs), "stylegan" (constant content)
+    attention: bool = True  # False: no pose-attention gates in the encoder or the APS blocks
+    decode_foreground: bool = True  # False: the output layer sees only the synthesized stream I_g (not I_f^L)
     d_dropout: bool = True  # dropout(0.5) inside the discriminators' residual blocks (reference)
 
 
