@@ -80,7 +80,7 @@ def test_demo_recipe_is_a_preset():
 def test_demo_smoke(tmp_path, capsys):
     out = tmp_path / "demo"
     args = ["demo", "--minutes", "0.5", "--out", str(out), "--identities", "6", "--poses", "3", "--eval-pairs", "4",
-            "--quiet", "model.ngf=4", "model.ndf=4", "model.n_blocks=2", "train.batch_size=4"]  # fmt: skip
+            "--quiet", "--threads", "1", "model.ngf=4", "model.ndf=4", "model.n_blocks=2", "train.batch_size=4"]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == str((out / "report.html").resolve())

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from posestylizer.precision import NATIVE_BF16_CPU_FLAGS, read_cpu_flags
+from posestylizer.threads import usable_cores
 
 # Flags that decide which kernels run: vector width, FMA, bf16/fp16/int8 dot products, AMX tiles.
 RELEVANT_FLAGS = (
@@ -29,10 +30,6 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def load_average() -> list[float] | None:
