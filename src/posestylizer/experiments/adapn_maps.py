@@ -103,7 +103,8 @@ def style_maps(decoder: torch.nn.Module, code: torch.Tensor, tgt_pose: torch.Ten
                                             _channel_mean(gamma, size)))
         return record
 
-    handles = [m.register_forward_hook(hook(n)) for n, m in decoder.named_modules() if callable(getattr(m, "style_maps", None))]
+    norms = [(n, m) for n, m in decoder.named_modules() if callable(getattr(m, "style_maps", None))]
+    handles = [m.register_forward_hook(hook(n)) for n, m in norms]
     try:
         decoder(code, tgt_pose)
     finally:
