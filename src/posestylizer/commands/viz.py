@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--colour", choices=("deviation", "absolute"), default="deviation",
                    help="deviation: each map minus its mean on one scale for all maps (shows which term varies "
                    "over positions); absolute: the values, one scale per row")
+    a.add_argument("--title", help="figure title (default: the norm, the checkpoint and the source file)")
     a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     a.set_defaults(func=run_adapn)
     p.set_defaults(func=lambda args: p.print_help() or 2)
@@ -46,7 +47,8 @@ def run_adapn(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out}: the figure is a PNG; end the file name with .png")
     result = adanorm_maps(args.checkpoint, args.source, source_pose=args.source_pose, device=args.device)
     norm = NORM_NAMES.get(result.adanorm, result.adanorm)
-    title = f"{norm} statistics per decoder block; checkpoint {args.checkpoint}, source {Path(args.source).name}"
+    title = args.title or f"{norm} statistics per decoder block; checkpoint {args.checkpoint}, source " \
+        f"{Path(args.source).name}"
     save_fig8(result, out, title=title, mode=args.colour)
     print(f"{norm} ({result.adanorm}): mean and standard deviation over positions of the channel-mean maps")
     print(spread_table(result.maps))
