@@ -45,8 +45,8 @@ def test_step_policy_stretches_the_lr_shape_over_the_iterations():
 
 def test_step_count_and_budget_together_is_a_config_error():
     from posestylizer.config import load_config
-    from posestylizer.training.loop import check_train_config
     from posestylizer.training.distributed import DistInfo
+    from posestylizer.training.loop import check_train_config
 
     cfg = load_config("demo", overrides=["train.steps=5", "train.time_budget=10"])
     with pytest.raises(ConfigError, match="not both"):

@@ -280,7 +280,7 @@ def run_study(opts: AblateOptions) -> list[Path]:
             _log(f"{head}: finished earlier ({spec.run_dir / RESULT_FILE}), not retrained")
             continue
         left = len(todo) - len(spent)
-        eta = f"; about {sum(spent) / len(spent) * left / 60:.0f} min left" if spent else ""
+        eta = f"; about {sum(spent) / len(spent) * left / 60:.1f} min left" if spent else ""
         _log(f"{head}: training {length} -> {spec.run_dir}{eta}")
         started = time.perf_counter()
         result = train_run(spec, data, opts)

@@ -92,8 +92,8 @@ def markdown_table(rows: list[Row]) -> str:
     pairs = sorted({r.get("pairs") for row in rows for r in row.results if r.get("pairs")})
     head = ["Model", "variant", "G params", "seeds", *(_header(m) for m in columns), "iterations", "train min/run"]
     lines = [
-        f"Mean ± {SPREAD} (seeds column: how many); ↑ higher is better, ↓ lower is better; "
-        f"{'/'.join(map(str, pairs)) or '?'} held-out pairs per run.",
+        (f"Mean ± {SPREAD} (seeds column: how many); ↑ higher is better, ↓ lower is better; "
+         f"{'/'.join(map(str, pairs)) or '?'} held-out pairs per run."),
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join([":--", ":--", "--:", "--:", *["--:"] * len(columns), "--:", "--:"]) + "|",

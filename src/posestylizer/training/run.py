@@ -154,8 +154,7 @@ def train(
             the epoch schedule's LR shape is stretched over this wall time and the run stops when it is spent.
         progress: show a progress bar (main rank).
         perceptual: passed to the Trainer ("auto" loads what ``cfg.loss`` asks for).
-        extra_hooks: more hooks (e.g. periodic held-out evaluation), run after the sample grids and before the
-            checkpoint of the same iteration, so that what they write up to a checkpoint belongs to it.
+        extra_hooks: more hooks (e.g. held-out evaluation), run before the same iteration's checkpoint.
     """
     info = dist_info or DistInfo()
     run_dir, main = Path(run_dir), info.is_main
@@ -176,16 +175,9 @@ def train(
     finally:
         for hook in hooks:
             hook.close()
-    return RunResult(
-        run_dir=run_dir if main else None,
-        steps=trainer.step,
-        epochs=trainer.epoch,
-        seconds=seconds,
-        images=(trainer.step - start_step) * cfg.train.batch_size,
-        interrupted=reason == "interrupted",
-        last_losses=hooks[0].last,
-        trainer=trainer,
-    )
+    return RunResult(run_dir=run_dir if main else None, steps=trainer.step, epochs=trainer.epoch, seconds=seconds,
+                     images=(trainer.step - start_step) * cfg.train.batch_size, interrupted=reason == "interrupted",
+                     last_losses=hooks[0].last, trainer=trainer)  # fmt: skip
 
 
 def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool, extra: Sequence[Hook] = ()) -> list[Hook]:
