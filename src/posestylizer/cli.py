@@ -13,8 +13,8 @@ import sys
 from posestylizer.errors import UserError
 
 # Modules under posestylizer.commands, in the order they appear in --help.
-COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "viz",
-            "bench")
+COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "ablate",
+            "viz", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

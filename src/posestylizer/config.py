@@ -88,6 +88,7 @@ class TrainConfig:
     epochs_decay: int = 400  # epochs of linear decay to 0 (reference niter_decay)
     epoch_length: int = 4000  # random pairs per epoch (reference: hard-coded 4000)
     time_budget: float = 0.0  # > 0: seconds of training instead of an epoch count; the LR shape is stretched over it
+    steps: int = 0  # > 0: exactly this many iterations instead of an epoch count; the LR shape is stretched over them
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA), "auto" (bf16 if native)

@@ -1,7 +1,8 @@
 """What happens around the training step: scalars, the progress bar, sample grids and checkpoints, one hook each.
 
 The loop (:func:`posestylizer.training.run.train`) calls every hook, on every rank and in list order:
-``after_step`` after each iteration, ``after_epoch`` when an epoch has ended, ``at_end`` once when the run stops
+``at_start`` once before the first iteration (a resumed run's counters are restored by then), ``after_step`` after
+each iteration, ``after_epoch`` when an epoch has ended, ``at_end`` once when the run stops
 (``reason``: ``"finished"``, ``"max_steps"`` or ``"interrupted"``) and ``close`` in any case. Hooks write on the main
 rank only but take part in the collectives (loss averaging, state gathering) on all of them.
 """
@@ -29,6 +30,9 @@ SHOWN_LOSSES = (("G", "G/total"), ("D_PB", "D_PB/total"), ("D_PP", "D_PP/total")
 
 class Hook:
     """No-op base: subclasses override what they need."""
+
+    def at_start(self, trainer: Trainer) -> None:
+        pass
 
     def after_step(self, trainer: Trainer, stats: dict) -> None:
         pass
@@ -166,7 +170,7 @@ class ProgressBar(Hook):
         self._describe(trainer)
 
     def _describe(self, trainer: Trainer) -> None:
-        total = "" if trainer.policy.budgeted else f"/{trainer.total_epochs}"
+        total = "" if trainer.policy.budgeted or trainer.policy.counted else f"/{trainer.total_epochs}"
         self.bar.set_description(f"epoch {trainer.epoch + 1}{total}", refresh=False)
 
     def after_step(self, trainer: Trainer, stats: dict) -> None:

@@ -61,6 +61,9 @@ def check_train_config(cfg: ExperimentConfig, info: DistInfo) -> tuple[torch.dty
         raise ConfigError("train.sync_batchnorm=true needs GPUs (PyTorch's SyncBatchNorm has no CPU kernel)")
     if t.time_budget < 0:
         raise ConfigError(f"train.time_budget={t.time_budget}: give seconds > 0, or 0 to train for the epoch count")
+    if t.steps < 0 or (t.steps > 0 and t.time_budget > 0):
+        raise ConfigError(f"train.steps={t.steps}, train.time_budget={t.time_budget}: give a step count > 0 or a time "
+                          "budget, not both (0 = train for the epoch count)")
     precision = t.precision
     if precision == "auto":  # bf16 only where the device computes it natively, and say which was picked
         choice = choose_precision(precision, info.device)
@@ -175,6 +178,8 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
+        if self.policy.counted:
+            return self.policy.steps
         return self.total_epochs * self.batches_per_epoch
 
     def loader(self) -> DataLoader:
@@ -217,7 +222,7 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         """One reference iteration (§5.4) at the policy's learning rate; returns the detached loss terms of this rank."""
-        lr = self.cfg.train.lr * self.policy.lr_factor(self.epoch)
+        lr = self.cfg.train.lr * self.policy.lr_factor(self.epoch, self.step)
         for opt in self.optimizers.values():
             set_lr(opt, lr)
         b = self._to_device(batch)
@@ -274,7 +279,7 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        return self.policy.finished(self.epoch)
+        return self.policy.finished(self.epoch, self.step)
 
     # ------------------------------------------------------------------ state
     def _gather(self, obj):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -135,6 +136,7 @@ def train(
     time_budget: float | None = None,
     progress: bool = True,
     perceptual="auto",
+    extra_hooks: Sequence[Hook] = (),
 ) -> RunResult:
     """Train (or continue) one run.
 
@@ -152,6 +154,7 @@ def train(
             the epoch schedule's LR shape is stretched over this wall time and the run stops when it is spent.
         progress: show a progress bar (main rank).
         perceptual: passed to the Trainer ("auto" loads what ``cfg.loss`` asks for).
+        extra_hooks: more hooks (e.g. held-out evaluation), run before the same iteration's checkpoint.
     """
     info = dist_info or DistInfo()
     run_dir, main = Path(run_dir), info.is_main
@@ -166,27 +169,20 @@ def train(
     _start_from(trainer, resume_from, init_from, main)
     _write_run_folder(cfg, run_dir, info)
     start_step = trainer.step
-    hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress)
+    hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress, extra_hooks)
     try:
         reason, seconds = _loop(trainer, hooks, max_steps)
     finally:
         for hook in hooks:
             hook.close()
-    return RunResult(
-        run_dir=run_dir if main else None,
-        steps=trainer.step,
-        epochs=trainer.epoch,
-        seconds=seconds,
-        images=(trainer.step - start_step) * cfg.train.batch_size,
-        interrupted=reason == "interrupted",
-        last_losses=hooks[0].last,
-        trainer=trainer,
-    )
+    return RunResult(run_dir=run_dir if main else None, steps=trainer.step, epochs=trainer.epoch, seconds=seconds,
+                     images=(trainer.step - start_step) * cfg.train.batch_size, interrupted=reason == "interrupted",
+                     last_losses=hooks[0].last, trainer=trainer)  # fmt: skip
 
 
-def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list[Hook]:
-    """Scalar log (first), loss check, progress bar, sample grids and checkpoints, in the order they run after each
-    step."""
+def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool, extra: Sequence[Hook] = ()) -> list[Hook]:
+    """Scalar log (first), loss check, progress bar, sample grids, the ``extra`` hooks and checkpoints, in the order
+    they run after each step."""
     t, info = trainer.cfg.train, trainer.dist
     main_dir = run_dir if info.is_main else None
     log = ScalarLog(main_dir, info, t.log_every, t.batch_size, resume_step=trainer.step)
@@ -198,6 +194,7 @@ def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool) -> list
     checkpoints = Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step)
     # The loss check runs after the log (the diverged step is logged) and before grids and checkpoints.
     hooks.insert(1, FiniteLosses(info, checkpoints.files))
+    hooks.extend(extra)
     hooks.append(checkpoints)
     return hooks
 
@@ -222,6 +219,7 @@ def _loop(trainer: Trainer, hooks: list[Hook], max_steps: int) -> tuple[str, flo
 
     started = perf_counter()
     with StopFlag() as stop:
+        call("at_start")
         clock = Clock(trainer.policy, trainer.dist)
         reason = _stop_reason(trainer, False, max_steps)
         if reason is None:

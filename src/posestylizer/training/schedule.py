@@ -5,7 +5,8 @@ The reference (§5.5) keeps the rate constant for ``niter`` epochs, then decays 
 ``factor(e) = 1 - max(0, e + 1 + epoch_count - niter) / (niter_decay + 1)``, ``epoch_count = 1`` and ``e`` the 0-based
 scheduler count, so 1-based epoch E trains with ``lr * factor(E - 1)``: with niter = niter_decay = 400, epochs 1-399
 use the full rate, epoch 400 0.99751, epoch 600 0.49875, epoch 799 0.00249 and epoch 800 exactly 0 (reference quirk 8,
-reproduced). A wall-clock budget (the demo) stretches the same shape over the budget instead.
+reproduced). A wall-clock budget (the demo) or an iteration count (the ablation study, ``train.steps``) stretches the
+same shape over the budget or the iterations instead.
 
 :class:`TrainingPolicy` decides both regimes; :class:`Clock` advances its seconds and :class:`StopFlag` turns Ctrl-C
 into a stop at an iteration boundary.
@@ -56,12 +57,15 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 class TrainingPolicy:
-    """The stop condition and the LR factor of a run, in one of two regimes.
+    """The stop condition and the LR factor of a run, in one of three regimes.
 
-    - epochs (``time_budget == 0``, the reference): the run ends after ``epochs + epochs_decay`` epochs; iteration
-      in 0-based epoch e uses ``lr * LinearDecay(e)``, the value ``LambdaLR`` stepped once per epoch gives.
+    - epochs (``time_budget == 0`` and ``steps == 0``, the reference): the run ends after ``epochs + epochs_decay``
+      epochs; iteration in 0-based epoch e uses ``lr * LinearDecay(e)``, the value ``LambdaLR`` stepped once per epoch
+      gives.
     - wall-clock budget (``time_budget > 0`` seconds, the demo): the run ends when the budget is spent; the rate follows
       :func:`budget_factor` of the fraction spent.
+    - iteration count (``steps > 0``, the ablation study): the run ends after exactly ``steps`` iterations; iteration
+      i (0-based) uses :func:`budget_factor` of ``i / steps``, so the result does not depend on the machine's speed.
 
     :attr:`elapsed` (training wall-clock seconds over every resumed segment of the run) is advanced by the loop and is
     part of :meth:`state_dict`, so a resumed budget run continues its clock instead of restarting it.
@@ -69,38 +73,53 @@ class TrainingPolicy:
     Args:
         epochs: epochs at the full rate (reference ``niter``).
         epochs_decay: epochs of linear decay (reference ``niter_decay``).
-        time_budget: seconds of training; 0 = the epoch regime.
+        time_budget: seconds of training; 0 = the epoch (or step) regime.
+        steps: iterations of training; 0 = the epoch (or budget) regime. Not together with ``time_budget``.
     """
 
-    def __init__(self, epochs: int, epochs_decay: int, time_budget: float = 0.0) -> None:
-        if time_budget < 0:
-            raise ValueError(f"time_budget must be >= 0 seconds, got {time_budget}")
+    def __init__(self, epochs: int, epochs_decay: int, time_budget: float = 0.0, steps: int = 0) -> None:
+        if time_budget < 0 or steps < 0:
+            raise ValueError(f"time_budget and steps must be >= 0, got {time_budget} and {steps}")
+        if time_budget > 0 and steps > 0:
+            raise ValueError("give a time budget or a step count, not both")
         self.epochs, self.epochs_decay, self.time_budget = epochs, epochs_decay, float(time_budget)
+        self.steps = int(steps)
         self.elapsed = 0.0
 
     @classmethod
     def from_config(cls, train_cfg) -> TrainingPolicy:
-        """From a :class:`~posestylizer.config.TrainConfig` (``epochs``, ``epochs_decay``, ``time_budget``)."""
-        return cls(train_cfg.epochs, train_cfg.epochs_decay, train_cfg.time_budget)
+        """From a :class:`~posestylizer.config.TrainConfig` (``epochs``, ``epochs_decay``, ``time_budget``,
+        ``steps``)."""
+        return cls(train_cfg.epochs, train_cfg.epochs_decay, train_cfg.time_budget, train_cfg.steps)
 
     @property
     def budgeted(self) -> bool:
         return self.time_budget > 0
 
     @property
+    def counted(self) -> bool:
+        """True in the iteration-count regime (``steps > 0``)."""
+        return self.steps > 0
+
+    @property
     def total_epochs(self) -> int:
         return self.epochs + self.epochs_decay
 
-    def lr_factor(self, epoch: int) -> float:
-        """Factor of the base rate for the next iteration, ``epoch`` = completed epochs; in [0, 1]."""
+    def lr_factor(self, epoch: int, step: int = 0) -> float:
+        """Factor of the base rate for the next iteration, ``epoch`` = completed epochs, ``step`` = completed
+        iterations; in [0, 1]."""
         if self.budgeted:
             return budget_factor(self.elapsed / self.time_budget, self.epochs, self.epochs_decay)
+        if self.counted:
+            return budget_factor(step / self.steps, self.epochs, self.epochs_decay)
         return LinearDecay(self.epochs, self.epochs_decay)(epoch)
 
-    def finished(self, epoch: int) -> bool:
-        """True once the run is complete (``epoch`` = completed epochs)."""
+    def finished(self, epoch: int, step: int = 0) -> bool:
+        """True once the run is complete (``epoch`` = completed epochs, ``step`` = completed iterations)."""
         if self.budgeted:
             return self.elapsed >= self.time_budget
+        if self.counted:
+            return step >= self.steps
         return epoch >= self.total_epochs
 
     def state_dict(self) -> dict:
