@@ -38,13 +38,13 @@ class StageClock:
     """Seconds spent per stage since the last :meth:`reset`, summed over calls; CUDA work is synchronised at each
     stage boundary, so the split is the device's too."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.seconds: dict[str, float] = {}
+    def __init__(self, device: torch.device, order: tuple[str, ...]) -> None:
+        self.device, self.order = device, order
+        self.seconds: dict[str, float] = dict.fromkeys(order, 0.0)  # the stages in the order they run
         self._open: dict[str, float] = {}
 
     def reset(self) -> None:
-        self.seconds = {}
+        self.seconds = dict.fromkeys(self.order, 0.0)
 
     def start(self, stage: str) -> None:
         synchronize(self.device)
@@ -52,7 +52,7 @@ class StageClock:
 
     def stop(self, stage: str) -> None:
         synchronize(self.device)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - self._open.pop(stage)
+        self.seconds[stage] += time.perf_counter() - self._open.pop(stage)
 
     def wrap(self, stage: str, fn):
         """``fn`` with its time added to ``stage``."""
@@ -123,7 +123,7 @@ def generate_case(cfg, batch: int, device: torch.device, options: dict):
 
     if importlib.util.find_spec("mediapipe") is None:
         raise CaseUnavailable("needs the pose estimator (mediapipe): pip install 'posestylizer[pose]'")
-    clock = StageClock(device)
+    clock = StageClock(device, ("estimation", "framing", "generation"))
     base, setting = build_pipeline(cfg, device, options)
     pipe = type(base)(base.generator, base.contract, device=base.device, precision=base.precision,
                       estimator=clock.wrap("estimation", base.estimator), framing=base.framing)  # fmt: skip
@@ -136,8 +136,8 @@ def generate_case(cfg, batch: int, device: torch.device, options: dict):
         for photo in photos:
             pipe(photo, "walking")
         synchronize(device)
-        inner = sum(clock.seconds.get(k, 0.0) - before.get(k, 0.0) for k in ("estimation", "generation"))
-        clock.seconds["framing"] = clock.seconds.get("framing", 0.0) + time.perf_counter() - start - inner
+        inner = sum(clock.seconds[k] - before[k] for k in ("estimation", "generation"))
+        clock.seconds["framing"] += time.perf_counter() - start - inner
 
     return Case(call, batch, _dtype(cfg), f"{setting}, MediaPipe, 360x480 photos", stages=clock)
 
@@ -150,7 +150,7 @@ def animate_case(cfg, batch: int, device: torch.device, options: dict):
 
     anim = _require("posestylizer.inference.animate", "render_track", "DrivingTrack")
     library = _require("posestylizer.poselibrary", "library_pose", "pose_names")
-    clock = StageClock(device)
+    clock = StageClock(device, ("poses", "generation", "compose"))
     pipe, setting = build_pipeline(cfg, device, options)
     photo, truth = _photos(1, cfg.data.layout)[0]
     app = pipe.appearance(photo, source_keypoints=truth[0])  # once, not timed: true keypoints, no estimator needed
@@ -160,11 +160,10 @@ def animate_case(cfg, batch: int, device: torch.device, options: dict):
     clock.time_generator(pipe.generator)
 
     def call() -> None:
-        before = clock.seconds.get("generation", 0.0)
+        before = clock.seconds["generation"]
         out = anim.render_track(pipe, app, track, batch_size=16)
-        gen = clock.seconds.get("generation", 0.0) - before
-        clock.seconds["poses"] = clock.seconds.get("poses", 0.0) + out.seconds["poses"]
-        clock.seconds["compose"] = clock.seconds.get("compose", 0.0) + out.seconds["render"] - gen
+        clock.seconds["poses"] += out.seconds["poses"]
+        clock.seconds["compose"] += out.seconds["render"] - (clock.seconds["generation"] - before)
 
     return Case(call, batch, _dtype(cfg), f"{setting}, {batch} poses, batches of 16", stages=clock)
 
