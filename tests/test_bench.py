@@ -28,6 +28,7 @@ def setup_msg(case: str, **extra) -> dict:
 
 def test_case_names():
     assert CaseSpec.parse("train:demo:8") == CaseSpec("train", "demo", 8)
+    assert CaseSpec.parse("generate:market:1") == CaseSpec("generate", "market", 1)
     for bad in ("train:demo", "fit:demo:8", "train:demo:0", "train:demo:x"):
         with pytest.raises(ValueError, match="KIND:PRESET:BATCH"):
             CaseSpec.parse(bad)
@@ -83,7 +84,63 @@ def test_cli_errors_are_one_line(capsys, tmp_path):
     assert main(["bench", "--cases", "train:demo", "--json", str(tmp_path / "b.json")]) == 2
     assert "KIND:PRESET:BATCH" in capsys.readouterr().err
     assert main(["bench", "--cases", "infer:demo:2", "--baseline", "bench.layout=nhwc"]) == 2
-    assert "bench.channels_last=true|false" in capsys.readouterr().err
+    assert "bench.channels_last=true|false and bench.checkpoint=PATH" in capsys.readouterr().err
     assert main(["bench", "--cases", "infer:demo:2", "--compare", "no-such-rev-123", "--json", str(tmp_path / "b.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "no such commit" in err[-1] and not (tmp_path / "b.json").exists()
+
+
+def _stage_sum_and_call_ms(setup: dict, rep: dict) -> tuple[float, float]:
+    return sum(rep["stage_ms"].values()), 1000 * rep["seconds"] / (setup["calls_per_rep"] * setup["items_per_call"])
+
+
+def test_generate_case_times_estimation_framing_and_generation():
+    pytest.importorskip("mediapipe")
+    setup, rep, _ = ask_worker(setup_msg("generate:demo:2"), {"cmd": "rep"}, {"cmd": "finish"})
+    assert setup["items_per_call"] == 2 and "MediaPipe" in setup["setting"] and "32x16" in setup["setting"]
+    assert list(rep["stage_ms"]) == ["estimation", "framing", "generation"]
+    assert all(v > 0 for v in rep["stage_ms"].values())
+    stages, call = _stage_sum_and_call_ms(setup, rep)
+    assert stages <= call  # the stages split the calls, inside the repetition's timer
+    assert setup["flops_per_call"] > 0  # the generator's convolutions; MediaPipe is not counted
+    assert rep["generation_flops_per_s"] > rep["flops_per_s"]  # the same FLOPs in a part of the time
+
+
+def test_animate_case_renders_poses_from_one_appearance():
+    setup, rep, _ = ask_worker(setup_msg("animate:demo:3"), {"cmd": "rep"}, {"cmd": "finish"})
+    assert setup["items_per_call"] == 3 and "3 poses" in setup["setting"]
+    assert list(rep["stage_ms"]) == ["poses", "generation", "compose"] and rep["stage_ms"]["generation"] > 0
+    stages, call = _stage_sum_and_call_ms(setup, rep)
+    assert stages <= call
+    infer, _ = ask_worker(setup_msg("infer:demo:3"), {"cmd": "finish"})
+    assert 0 < setup["flops_per_call"] < infer["flops_per_call"]  # the decoder only: no encoder per frame
+
+
+def test_a_case_without_its_estimator_is_one_cell_not_a_crash(monkeypatch):
+    from posestylizer.bench import pipeline_cases
+    from posestylizer.bench.report import markdown_table
+
+    real = pipeline_cases.importlib.util.find_spec
+    monkeypatch.setattr(pipeline_cases.importlib.util, "find_spec", lambda n, *a: None if n == "mediapipe" else real(n, *a))
+    (reply,) = ask_worker(setup_msg("generate:demo:1"), {"cmd": "finish"})[:1]
+    assert "posestylizer[pose]" in reply["unavailable"] and "error" not in reply
+    done = {"setting": "s", "gflop_per_image": 1.0, "memory": {}, **{k: {"n": 0} for k in
+            ("images_per_s", "share_of_matmul", "matmul_gflops")}}  # fmt: skip
+    records = [{"case": "generate:demo:1", "sides": {"this": done, "old": {"unavailable": "no render_track"}}},
+               {"case": "generate:demo:2", "sides": {"this": {"unavailable": reply["unavailable"]}, "old": done}}]
+    table = markdown_table(records, ["this", "old"]).splitlines()
+    assert "| not in old: no render_track | - | - |" in table[2]
+    assert f"not measured: {reply['unavailable']}" in table[3] and table[3].count("|") == table[0].count("|")
+
+
+def test_bench_checkpoint_option(tmp_path, capsys):
+    from pipeline_helpers import small_checkpoint
+
+    from posestylizer.bench.cases import split_overrides
+
+    ckpt = small_checkpoint(tmp_path / "g", size=(32, 16))
+    assert split_overrides([f"bench.checkpoint={ckpt}", "model.ngf=4"]) == (["model.ngf=4"], {"checkpoint": str(ckpt)})
+    setup, _ = ask_worker(setup_msg("animate:market:2", overrides=[f"bench.checkpoint={ckpt}"]), {"cmd": "finish"})
+    assert "checkpoint g" in setup["setting"] and "32x16" in setup["setting"]
+    assert main(["bench", "--cases", "animate:demo:2", "--checkpoint", str(tmp_path / "none")]) == 2
+    assert "--checkpoint" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from train_helpers import ToyPairs, tiny_config
@@ -65,3 +66,56 @@ def test_trainer_resolves_auto_and_says_what_it_picked(monkeypatch, capsys, flag
     trainer = Trainer(tiny_config(extra=["train.precision=auto"]), ToyPairs(), DistInfo(), perceptual=None)
     assert trainer.autocast_dtype == dtype
     assert f"train.precision=auto -> {picked}" in capsys.readouterr().err
+
+
+# -- inference: the pipeline, the CLI
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    from pipeline_helpers import small_checkpoint, street_scene
+
+    root = tmp_path_factory.mktemp("precision")
+    photo, truth = street_scene([(1, 240, 330, 280)], size=(360, 480))
+    return small_checkpoint(root / "g", size=(64, 32)), photo, truth[0], root
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize(("flags", "picked"), [(AVX2_ONLY, "fp32"), (AVX2_ONLY | {"avx512_bf16"}, "bf16")])
+def test_pipeline_auto_picks_by_hardware_and_stays_close_to_fp32(scene, monkeypatch, capsys, flags, picked):
+    from posestylizer.inference import PoseStylizerPipeline
+
+    ckpt, photo, kp, _ = scene
+    exact = PoseStylizerPipeline.from_pretrained(ckpt)  # default fp32, whatever the CPU
+    assert exact.precision == "fp32" and "precision" not in capsys.readouterr().err
+    monkeypatch.setattr(precision, "read_cpu_flags", lambda *a: flags)
+    auto = PoseStylizerPipeline.from_pretrained(ckpt, precision="auto")
+    assert auto.precision == picked and auto.precision_reason in capsys.readouterr().err
+    outs = [np.asarray(p(photo, "walking", source_keypoints=kp).image) for p in (exact, auto)]
+    assert outs[1].dtype == np.uint8 and outs[1].shape == outs[0].shape == (64, 32, 3)
+    if picked == "fp32":
+        assert np.array_equal(*outs)
+    else:  # bf16 autocast (emulated on CPUs without the flag, same rounding): close to fp32, not equal
+        assert not np.array_equal(*outs) and _psnr(*outs) >= 40
+
+
+def test_fp16_on_cpu_and_unknown_precisions_are_one_line_errors(scene, capsys):
+    from cli_helpers import failing_run
+
+    from posestylizer.errors import ConfigError
+    from posestylizer.inference import PoseStylizerPipeline
+
+    ckpt, _, _, root = scene
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
+        PoseStylizerPipeline.from_pretrained(ckpt, precision="fp16")
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        PoseStylizerPipeline.from_pretrained(ckpt, precision="fp64")
+    options = {"--checkpoint": str(ckpt), "--source": str(root / "none.png"), "--target": "walking",
+               "--out": str(root / "out.png")}  # fmt: skip
+    err = failing_run("generate", options, ["--precision", "fp16"], capsys)
+    assert "fp16 needs a CUDA device" in err and "\n" not in err
+    assert not (root / "out.png").exists()

@@ -16,6 +16,7 @@ from PIL import Image
 from pipeline_helpers import street_scene
 from server_helpers import jpeg, person_photo, png, tiny_checkpoint
 
+from posestylizer import precision
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.server import create_app
@@ -24,8 +25,13 @@ LIMIT = 100_000  # bytes per file: the synthetic photos are ~20 kB, the street p
 
 
 @pytest.fixture(scope="module")
-def pipe(tmp_path_factory):
-    return PoseStylizerPipeline.from_pretrained(tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny"))
+def checkpoint(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def pipe(checkpoint):
+    return PoseStylizerPipeline.from_pretrained(checkpoint)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,7 @@ def test_contract_skeleton_library_page_and_openapi(client):
     contract = client.get("/api/contract").json()
     assert contract == {
         "checkpoint": "tiny", "preset": "market", "image_size": [128, 64], "heatmap_sigma": 6.0,
-        "keypoints": "coco18-yx", "device": "cpu",
+        "keypoints": "coco18-yx", "device": "cpu", "precision": "fp32",
         "limits": {"max_upload_bytes": LIMIT, "max_pixels": 200_000, "queue_size": 2},
     }  # fmt: skip
     skeleton = client.get("/api/skeleton").json()
@@ -69,6 +75,14 @@ def test_contract_skeleton_library_page_and_openapi(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/estimate", "/api/generate", "/api/target-pose", "/api/poses", "/api/contract"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_contract_reports_the_precision_auto_chose(checkpoint, monkeypatch):
+    monkeypatch.setattr(precision, "read_cpu_flags", lambda *a: frozenset({"avx2", "amx_bf16"}))
+    pipe = PoseStylizerPipeline.from_pretrained(checkpoint, precision="auto")
+    app = create_app(pipe, checkpoint_name="tiny", max_upload_bytes=LIMIT, max_pixels=200_000, queue_size=2)
+    with TestClient(app) as c:
+        assert c.get("/api/contract").json()["precision"] == "bf16"
 
 
 def test_estimate_finds_the_synthetic_person(client, photo):

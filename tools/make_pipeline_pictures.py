@@ -2,7 +2,7 @@
 
 Synthetic people of the demo's held-out identities are pasted into a larger street photo (tests/pipeline_helpers.py),
 found, framed and re-posed to library poses, to another photo's pose, and pasted back (timings:
-benchmarks/bench_pipeline.py)::
+posestylizer bench --cases generate:demo:1 animate:demo:8)::
 
     PYTHONPATH=src python tools/make_pipeline_pictures.py runs/demo/generator docs/images
 """

@@ -12,10 +12,14 @@ The capabilities are parameters (``cpu_flags``, ``cuda_bf16``) so the decision c
 
 from __future__ import annotations
 
+import sys
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from posestylizer.errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -94,3 +98,23 @@ def choose_precision(
         return PrecisionChoice(requested, "as requested")
     ok, reason = native_bf16(device, cpu_flags=cpu_flags, cuda_bf16=cuda_bf16)
     return PrecisionChoice("bf16" if ok else "fp32", reason)
+
+
+def inference_precision(requested: str, device: torch.device) -> PrecisionChoice:
+    """The precision inference runs in: ``requested`` resolved for ``device``; ``auto`` prints its choice (one
+    line, stderr). ConfigError for an unknown name, and for fp16 off CUDA (CPU autocast has no fast fp16 path)."""
+    if requested not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
+    if requested == "fp16" and device.type != "cuda":
+        raise ConfigError(f"precision fp16 needs a CUDA device (got {device}); on CPU use fp32, bf16 or auto")
+    choice = choose_precision(requested, device)
+    if requested == "auto":
+        print(choice.describe("auto"), file=sys.stderr, flush=True)
+    return choice
+
+
+def autocast(choice: PrecisionChoice, device: torch.device) -> AbstractContextManager:
+    """``torch.autocast`` in the choice's dtype on ``device``, or a no-op for fp32."""
+    if choice.dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=choice.dtype)

@@ -1,4 +1,5 @@
-"""What the benchmark measures: one call of generator inference, of a full training iteration, or of the loader.
+"""What the benchmark measures: one call of generator inference, of a full training iteration, of the loader, or of
+the inference pipeline (``generate`` and ``animate`` cases: :mod:`posestylizer.bench.pipeline_cases`).
 
 A case is named ``kind:preset:batch``:
 
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import torch
 
+from posestylizer.bench.pipeline_cases import animate_case, generate_case
 from posestylizer.config import ExperimentConfig, load_config
 
-KINDS = ("infer", "train", "data")
+KINDS = ("infer", "train", "data", "generate", "animate")
 DEFAULT_CASES = ("infer:market:8", "train:demo:8", "train:market:4", "data:demo:8")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -60,6 +62,8 @@ class Case:
         dtype: dtype of the matmul the call is compared with (None: no FLOPs to compare, e.g. the loader).
         setting: the configuration in words, for the table.
         cleanup: releases what the case holds (temporary folders, loader workers).
+        stages: for the pipeline cases, a :class:`~posestylizer.bench.pipeline_cases.StageClock` the call adds
+            its seconds per stage to (None: one undivided call).
     """
 
     call: Callable[[], object]
@@ -67,6 +71,7 @@ class Case:
     dtype: torch.dtype | None
     setting: str
     cleanup: list[Callable[[], object]] = field(default_factory=list)
+    stages: object | None = None
 
     def close(self) -> None:
         for fn in self.cleanup:
@@ -196,10 +201,12 @@ def data_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: 
     return Case(call, batch, None, setting, cleanup=[lambda: state.clear(), tmp.cleanup])
 
 
-BUILDERS = {"infer": infer_case, "train": train_case, "data": data_case}
+BUILDERS = {"infer": infer_case, "train": train_case, "data": data_case, "generate": generate_case,
+            "animate": animate_case}  # fmt: skip
 
 
-BENCH_OPTIONS = {"channels_last": bool}  # ``bench.KEY=VALUE`` options of the cases themselves
+# ``bench.KEY=VALUE`` options of the cases themselves: channels_last (infer), checkpoint (generate, animate)
+BENCH_OPTIONS = {"channels_last": bool, "checkpoint": str}
 
 
 def split_overrides(overrides: list[str]) -> tuple[list[str], dict]:
@@ -211,9 +218,11 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], dict]:
             config.append(item)
             continue
         name = key.removeprefix("bench.")
-        if name not in BENCH_OPTIONS or value.lower() not in ("true", "false"):
-            raise ValueError(f"'{item}': the bench's own option is bench.channels_last=true|false")
-        options[name] = value.lower() == "true"
+        kind = BENCH_OPTIONS.get(name)
+        if kind is None or (kind is bool and value.lower() not in ("true", "false")) or not value:
+            raise ValueError(f"'{item}': the bench's own options are bench.channels_last=true|false and "
+                             "bench.checkpoint=PATH")  # fmt: skip
+        options[name] = value.lower() == "true" if kind is bool else value
     return config, options
 
 

@@ -1,4 +1,5 @@
-"""The benchmark's markdown table: one row per case, medians with their interquartile range."""
+"""The benchmark's markdown table: one row per case, medians with their interquartile range; the pipeline cases add
+their milliseconds per image by stage, and a case a side could not run says why in its cells."""
 
 from __future__ import annotations
 
@@ -19,7 +20,20 @@ def _memory(mem: dict) -> str:
     return f"{peak:.0f} (+{peak - base:.0f})" if base is not None else f"{peak:.0f}"
 
 
-def side_cells(side: dict) -> list[str]:
+def stages_cell(side: dict) -> str:
+    """``estimation 41 + framing 6 + generation 95 ms (generation 38 % of matmul)``: median ms per image by stage."""
+    stages = side.get("stage_ms_per_image")
+    if not stages:
+        return "-"
+    text = " + ".join(f"{name} {s['median']:.3g}" for name, s in stages.items()) + " ms"
+    share = side.get("generation_share_of_matmul", {})
+    return text + (f" (generation {share['median']:.0%} of matmul)" if share.get("n") else "")
+
+
+def side_cells(side: dict, columns: int = 5) -> list[str]:
+    """The measurement cells of one side; an unavailable case says why in its first cell, dashes after."""
+    if "unavailable" in side:
+        return [f"not measured: {side['unavailable']}"] + ["-"] * (columns - 1)
     gflop = side["gflop_per_image"]
     return [
         _spread(side["images_per_s"], ".2f"),
@@ -33,16 +47,24 @@ def side_cells(side: dict) -> list[str]:
 def markdown_table(records: list[dict], labels: list[str]) -> str:
     """Rows of every case; with two code sides, the second side's rate and share and the paired speed-up follow."""
     head = ["case", "setting", "images/s", "GFLOP/image", "share of matmul", "matmul GFLOP/s", "peak RSS MiB"]
+    staged = any("stage_ms_per_image" in side for rec in records for side in rec["sides"].values())
+    if staged:
+        head.append("ms/image by stage")
     if len(labels) == 2:
         head += [f"{labels[1]} images/s", f"{labels[1]} share", f"speed-up {labels[0]}/{labels[1]}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for rec in records:
         first = rec["sides"][labels[0]]
-        cells = [f"`{rec['case']}`", first["setting"], *side_cells(first)]
+        cells = [f"`{rec['case']}`", first.get("setting", "-"), *side_cells(first)]
+        if staged:
+            cells.append(stages_cell(first))
         if len(labels) == 2:
             other = rec["sides"][labels[1]]
-            cells += [_spread(other["images_per_s"], ".2f"), _spread(other["share_of_matmul"], ".0%"),
-                      _spread(rec["speedup"], ".2f") + "x"]  # fmt: skip
+            if "unavailable" in other:
+                cells += [f"not in {labels[1]}: {other['unavailable']}", "-", "-"]
+            else:
+                cells += [_spread(other["images_per_s"], ".2f"), _spread(other["share_of_matmul"], ".0%"),
+                          _spread(rec["speedup"], ".2f") + "x" if "speedup" in rec else "-"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -70,6 +70,10 @@ class SideResult:
     memory: dict = field(default_factory=dict)
     profile: dict = field(default_factory=dict)
 
+    @property
+    def available(self) -> bool:
+        return "unavailable" not in self.setup
+
     def images_per_s(self) -> list[float]:
         return [r["items_per_s"] for r in self.reps]
 
@@ -77,7 +81,19 @@ class SideResult:
         """Achieved FLOP/s over the matmul FLOP/s measured just before, per repetition."""
         return [r["flops_per_s"] / r["matmul_flops_per_s"] for r in self.reps if r["flops_per_s"] is not None]
 
+    def stages(self) -> dict:
+        """Per-stage milliseconds per image and the generation stage's share of the matmul (pipeline cases)."""
+        if not any("stage_ms" in r for r in self.reps):
+            return {}
+        names = dict.fromkeys(k for r in self.reps for k in r["stage_ms"])
+        gen = [r["generation_flops_per_s"] / r["matmul_flops_per_s"] for r in self.reps
+               if r.get("generation_flops_per_s") and r["matmul_flops_per_s"]]  # fmt: skip
+        return {"stage_ms_per_image": {k: summary([r["stage_ms"].get(k, 0.0) for r in self.reps]) for k in names},
+                "generation_share_of_matmul": summary(gen)}  # fmt: skip
+
     def to_dict(self) -> dict:
+        if not self.available:
+            return {"unavailable": self.setup["unavailable"]}
         flops, items = self.setup["flops_per_call"], self.setup["items_per_call"]
         per_rep = items * self.setup["calls_per_rep"]
         matmul = [r["matmul_flops_per_s"] / 1e9 for r in self.reps if r["matmul_flops_per_s"] is not None]
@@ -90,6 +106,7 @@ class SideResult:
             "matmul_gflops": summary(matmul),
             "memory": self.memory,
             "profile": self.profile,
+            **self.stages(),
         }
 
 
@@ -112,25 +129,26 @@ def measure_case(case: str, sides: list[CodeSide], settings: dict, log: Callable
             setup = w.ask(cmd="setup", case=case, overrides=overrides, device=settings["device"],
                           min_time=settings["min_time"], matmul_size=settings["matmul_size"])  # fmt: skip
             results.append(SideResult(setup))
-        for rep in range(settings["reps"]):
-            order = range(len(workers)) if rep % 2 == 0 else reversed(range(len(workers)))
-            for i in order:
+        live = [i for i, res in enumerate(results) if res.available]
+        for i, res in enumerate(results):
+            if not res.available:
+                log(f"{case} [{sides[i].label}]: not measured: {res.setup['unavailable']}")
+        for rep in range(settings["reps"] if live else 0):
+            for i in live if rep % 2 == 0 else reversed(live):
                 results[i].reps.append(workers[i].ask(cmd="rep"))
-            rates = ", ".join(
-                f"{s.label} {res.reps[-1]['items_per_s']:.2f}" for s, res in zip(sides, results)
-            )
+            rates = ", ".join(f"{sides[i].label} {results[i].reps[-1]['items_per_s']:.2f}" for i in live)
             log(f"{case} rep {rep + 1}/{settings['reps']}: images/s {rates}")
         if settings.get("profile"):
-            for w, res in zip(workers, results):
-                res.profile = w.ask(cmd="profile", rows=settings["profile"])
-                log(f"{case} [{w.side.label}] {profile_text(res.profile)}")
-        for w, res in zip(workers, results):
-            res.memory = w.ask(cmd="finish")
+            for i in live:
+                results[i].profile = workers[i].ask(cmd="profile", rows=settings["profile"])
+                log(f"{case} [{sides[i].label}] {profile_text(results[i].profile)}")
+        for i in live:
+            results[i].memory = workers[i].ask(cmd="finish")
     finally:
         for w in workers:
             w.close()
     record = {"case": case, "sides": {s.label: r.to_dict() for s, r in zip(sides, results, strict=True)}}
-    if len(sides) == 2:
+    if len(sides) == 2 and len(live) == 2:
         new, old = results
         record["speedup"] = summary([a / b for a, b in zip(new.images_per_s(), old.images_per_s())])
     return record

@@ -58,6 +58,16 @@ def code_sides(compare: str, baseline: list[str], baseline_threads: int | None, 
     return sides
 
 
+def _checkpoint_option(checkpoint: str | Path | None) -> list[str]:
+    """``bench.checkpoint=ABSOLUTE_PATH`` (workers run in another folder), or nothing."""
+    if not checkpoint:
+        return []
+    path = Path(checkpoint).resolve()
+    if not path.exists():
+        raise BenchError(f"--checkpoint {checkpoint}: no such file or folder")
+    return [f"bench.checkpoint={path}"]
+
+
 def _settings(precision: str, device: str, overrides: list[str], log, **fixed) -> dict:
     """The run's settings record, with ``precision`` resolved once for every side (``auto`` says what it chose)."""
     try:
@@ -84,12 +94,13 @@ def run(
     json_path: str | Path | None = None,
     profile: int = 0,
     matmul_size: int = 2048,
+    checkpoint: str | Path | None = None,
     log=_log,
 ) -> BenchResult:
     """Measure ``cases``; with ``compare``, also the code of that git revision, repetition for repetition.
 
     Args:
-        cases: ``kind:preset:batch`` names (kinds infer, train, data).
+        cases: ``kind:preset:batch`` names (kinds infer, train, data, generate, animate).
         compare: a git revision of this checkout to measure against ("" = none).
         baseline_overrides, baseline_threads: config overrides and thread count of the second side only (with
             ``compare`` the revision's code, else this code): an A/B of settings in one run.
@@ -103,7 +114,10 @@ def run(
         profile: after the repetitions, profile one more with ``torch.profiler`` and log (and keep in the JSON)
             this many operators, most self time first; 0 = no profile.
         matmul_size: n of the n x n matmul each repetition is compared with.
+        checkpoint: the generator of the generate and animate cases (default: random weights of the preset's
+            architecture); BenchError when it does not exist.
     """
+    overrides = [*(overrides or []), *_checkpoint_option(checkpoint)]
     specs = checked_cases(cases, [*(overrides or []), *(baseline_overrides or [])], reps, min_time)
     settings = _settings(precision, device, overrides or [], log, reps=reps, min_time=min_time, threads=threads,
                          profile=profile, matmul_size=matmul_size)  # fmt: skip

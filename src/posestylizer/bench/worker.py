@@ -34,6 +34,7 @@ from posestylizer.bench.measure import (
     rss_mib,
     time_calls,
 )
+from posestylizer.bench.pipeline_cases import CaseUnavailable
 
 
 class Session:
@@ -53,7 +54,10 @@ class Session:
         start = time.perf_counter()
         self.baseline_rss = rss_mib()
         reset_peak_memory(self.device)
-        self.case = build_case(spec, list(msg.get("overrides", [])), self.device)
+        try:
+            self.case = build_case(spec, list(msg.get("overrides", [])), self.device)
+        except CaseUnavailable as err:
+            return {"unavailable": str(err)}
         if self.case.dtype is not None:
             self.probe = MatmulProbe(self.device, self.case.dtype, n=int(msg.get("matmul_size", 2048)))
         self.case.call()  # first call: lazy initialisation, allocator warm-up
@@ -73,12 +77,26 @@ class Session:
 
     def rep(self, msg: dict) -> dict:
         matmul = self.probe() if self.probe is not None else None
+        if self.case.stages is not None:
+            self.case.stages.reset()
         cpu_start = time.process_time()
         seconds = time_calls(self.case.call, self.calls, self.device)
         cpu_seconds = time.process_time() - cpu_start  # all threads; with one thread, robust to time slicing
-        return {"seconds": seconds, "cpu_seconds": cpu_seconds, "items_per_s": self.calls * self.case.items / seconds,
-                "flops_per_s": None if self.flops is None else self.calls * self.flops / seconds,
-                "matmul_flops_per_s": matmul}  # fmt: skip
+        out = {"seconds": seconds, "cpu_seconds": cpu_seconds, "items_per_s": self.calls * self.case.items / seconds,
+               "flops_per_s": None if self.flops is None else self.calls * self.flops / seconds,
+               "matmul_flops_per_s": matmul}  # fmt: skip
+        if self.case.stages is not None:
+            out.update(self._stages())
+        return out
+
+    def _stages(self) -> dict:
+        """Milliseconds per item by stage, and the FLOP/s of the generation stage alone (every counted FLOP is the
+        generator's: the pipeline's other stages run numpy, PIL and MediaPipe)."""
+        per_item = 1000 / (self.calls * self.case.items)
+        stages = self.case.stages.seconds
+        gen = stages.get("generation")
+        return {"stage_ms": {k: v * per_item for k, v in stages.items()},
+                "generation_flops_per_s": None if self.flops is None or not gen else self.calls * self.flops / gen}
 
     def profile(self, msg: dict) -> dict:
         """The operators of one repetition under ``torch.profiler``, most self time first, per call of the case:

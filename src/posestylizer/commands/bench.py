@@ -1,4 +1,5 @@
-"""``posestylizer bench``: throughput table of inference, training iterations and the loader (and vs a revision)."""
+"""``posestylizer bench``: throughput table of inference, training iterations, the loader and the pipeline (and vs a
+revision)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="measure images/s of inference, training iterations and the loader, as shares of a same-run matmul",
-        description="Each case KIND:PRESET:BATCH (KIND infer, train or data; PRESET market, fashion, synthetic or "
-        "demo) runs in its own process; every repetition follows a 2048x2048 matmul in the same dtype and threads, "
+        description="Each case KIND:PRESET:BATCH (KIND infer, train, data, generate or animate; PRESET market, "
+        "fashion, synthetic or demo) runs in its own process; generate times BATCH whole pipeline calls on synthetic "
+        "street photos (estimation, framing, generation; needs the 'pose' extra), animate renders BATCH poses from "
+        "one appearance (frames/s), both with ms per image by stage; every repetition follows a 2048x2048 matmul in the same dtype and threads, "
         "and FLOPs come from torch.utils.flop_counter. Prints a markdown table (medians with interquartile ranges) "
         "and writes a JSON record with the machine's facts and every repetition. --compare REV measures that "
         "commit's code too, alternating repetitions, and prints the paired speed-ups.",
@@ -31,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="compute precision (auto: bf16 where the device runs it natively)")  # fmt: skip
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--checkpoint", metavar="DIR", help="generator of the generate and animate cases (default: random "
+                   "weights of the preset's architecture)")  # fmt: skip
     p.add_argument("--profile", type=int, default=0, metavar="N", help="also profile one repetition per case and "
                    "print its N most expensive operators (torch.profiler)")  # fmt: skip
     p.add_argument("--json", default="bench.json", metavar="FILE", help="JSON record (default bench.json)")
@@ -44,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_bench(
         args.cases, compare=args.compare, baseline_overrides=args.baseline, baseline_threads=args.baseline_threads, reps=args.reps, min_time=args.min_time, threads=args.threads,
         precision=args.precision, device=args.device, overrides=args.overrides, json_path=args.json,
-        profile=args.profile,
+        profile=args.profile, checkpoint=args.checkpoint,
     )  # fmt: skip
     print(result.table)
     print(f"\nJSON: {args.json}")

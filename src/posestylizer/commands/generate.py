@@ -60,7 +60,16 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     model.add_argument("--preset", choices=("market", "fashion"), help="for an authors' .pth: which paper model "
                        "it is (default: market for BatchNorm weights)")
     model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    model.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16 = autocast")
+    add_precision_option(model)
+
+
+def add_precision_option(p) -> None:
+    """``--precision`` of the inference commands (generate, animate, serve)."""
+    # fp32 by default: the same outputs on every machine; auto is opt-in because it changes them where bf16 is native.
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), default="fp32",
+                   help="compute precision (default fp32): bf16/fp16 = autocast (fp16 on CUDA only); auto = bf16 "
+                   "where the device computes it natively (CUDA compute capability >= 8, CPUs with AMX or "
+                   "AVX512-BF16), else fp32, and it prints its choice")
 
 
 def parse_person(text: str | None) -> tuple[float, ...] | None:

@@ -11,6 +11,8 @@ from posestylizer.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from posestylizer.commands.generate import add_precision_option
+
     p = sub.add_parser(
         "serve",
         help="the pose studio: a web page and REST API to re-pose the person in a photo",
@@ -25,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    add_precision_option(p)
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest accepted file (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40.0, help="largest accepted image (default 40)")
     p.add_argument("--queue", type=int, default=4,
@@ -51,7 +54,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_upload_mb <= 0 or args.max_megapixels <= 0 or args.queue < 0 or args.timeout <= 0:
         raise ConfigError("--max-upload-mb, --max-megapixels and --timeout must be positive and --queue >= 0")
     uvicorn, create_app = _web_modules()
-    pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, device=args.device, preset=args.preset)
+    pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, device=args.device, preset=args.preset,
+                                                precision=args.precision)
     app = create_app(
         pipe, checkpoint_name=_display_name(args.checkpoint), max_upload_bytes=int(args.max_upload_mb * 1e6),
         max_pixels=int(args.max_megapixels * 1e6), queue_size=args.queue, timeout=args.timeout,

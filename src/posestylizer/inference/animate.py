@@ -207,15 +207,29 @@ def animate(pipe, source, driving: str | Path, *, person=None, source_keypoints=
     out_height = max(1, -(-MIN_OUTPUT_HEIGHT // pipe.size[0])) * pipe.size[0]
     track = read_track(driving, pipe.estimate, fps=fps, max_frames=max_frames,
                        keep_height=out_height if side_by_side else 0, progress=progress)
+    times["poses"] = time.perf_counter() - start
+    anim = render_track(pipe, app, track, side_by_side=side_by_side, smoothing=smoothing, batch_size=batch_size,
+                        progress=progress)
+    anim.seconds = {**times, "poses": times["poses"] + anim.seconds["poses"], "render": anim.seconds["render"]}
+    return anim
+
+
+def render_track(pipe, app, track: DrivingTrack, *, side_by_side: bool = False,
+                 smoothing: SmoothingOptions | None = None, batch_size: int = 16,
+                 progress: Progress = _no_progress) -> Animation:
+    """Steps 3-5 of :func:`animate` for an appearance computed once (``app``, from ``pipe.appearance``): smooth and
+    retarget ``track``, render every pose and assemble the frames. ``seconds`` holds ``poses`` (smoothing and
+    retargeting) and ``render`` (decoding and assembling)."""
+    start = time.perf_counter()
     smoothed = smooth_track(track.keypoints, track.fps, body_height(track.keypoints), smoothing or SmoothingOptions())
     poses, held = retarget_track(smoothed, app.keypoints, pipe.size)
-    times["poses"] = time.perf_counter() - start
+    times = {"poses": time.perf_counter() - start}
 
     start = time.perf_counter()
     generated = []
     chunks = range(0, len(poses), batch_size)
     for i in progress(chunks, "rendering", len(chunks)):
         generated += pipe.render(app, poses[i : i + batch_size], batch_size=batch_size)
-    times["render"] = time.perf_counter() - start
     frames = compose_frames(generated, poses, pipe.size, driving=track.frames, side_by_side=side_by_side)
+    times["render"] = time.perf_counter() - start
     return Animation(frames=frames, poses=poses, fps=track.fps, held=held, seconds=times)

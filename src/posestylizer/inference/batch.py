@@ -13,13 +13,12 @@ For every pair, in pair-list order, batch by batch in eval mode:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from posestylizer.errors import ConfigError
+from posestylizer.precision import autocast, inference_precision
 from posestylizer.viz import batch_rows, pair_filename, save_image, save_paper_grid, to_uint8
 
 
@@ -52,18 +51,16 @@ def generate_results(
             trained on.
         pairs_file: pair CSV (``from,to``) instead of the dataset's test pairs.
         preset: for an authors' ``.pth``, which paper model it is (``market``, ``fashion``).
-        precision: ``fp32``, or ``bf16`` (autocast on the model's device).
+        precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto`` (:func:`~posestylizer.precision.inference_precision`;
+            autocast on the model's device).
         progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
     """
     from posestylizer.checkpoint import load_generator, require_contract
     from posestylizer.data.dataset import PairDataset
 
-    if precision not in ("fp32", "bf16"):
-        raise ConfigError(f"precision must be fp32 or bf16, got {precision!r}")
+    choice = inference_precision(precision, torch.device(device))
     model = load_generator(checkpoint, device=device, preset=preset)
     contract = require_contract(model, checkpoint)
-    autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16) if precision == "bf16"
-                else nullcontext())
     # Pose maps as the model was trained on them (the checkpoint's sigma); `layout` only names the dataset's files.
     dataset = PairDataset(
         data_root, "test", layout=layout or contract.layout, image_size=tuple(contract.image_size),
@@ -77,8 +74,9 @@ def generate_results(
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     with torch.no_grad():
         for batch in progress(loader, "generating") if progress else loader:
-            with autocast:
+            with autocast(choice, torch.device(device)):
                 fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
+            fake = fake.float()  # bf16/fp16 autocast output: to float32 before uint8
             names = list(zip(batch["src_name"], batch["tgt_name"]))
             for (src, tgt), image in zip(names, fake):
                 save_image(to_uint8(image), generated / pair_filename(src, tgt, ".png"))

@@ -20,7 +20,6 @@ Images cross the API as uint8 RGB (PIL or numpy); keypoints as (18, 2) (y, x), -
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +41,11 @@ from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
 from posestylizer.pose import draw_pose, heatmaps, present
 from posestylizer.poselibrary import library_pose, pose_names
+from posestylizer.precision import autocast, inference_precision
 from posestylizer.viz import panel_row, stack_rows, to_uint8
 
 TORSO = (fr.R_SHOULDER, fr.L_SHOULDER, fr.R_HIP, fr.L_HIP)  # what the training pairs require (reference §1.3)
 LEGS = (9, 10, 12, 13)  # knees and ankles
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -127,7 +126,10 @@ class PoseStylizerPipeline:
         contract: its input contract (image size, pose-map sigma, layout); default ``generator.contract`` (set by
             :func:`~posestylizer.checkpoint.load_generator`), CheckpointError without one.
         device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
-        precision: ``fp32`` or ``bf16`` (autocast, CPU and CUDA).
+        precision: ``fp32``, ``bf16`` (autocast, CPU and CUDA), ``fp16`` (autocast, CUDA only) or ``auto`` (bf16
+            where the device computes it natively, else fp32: :func:`~posestylizer.precision.choose_precision`;
+            ``auto`` prints its choice once to stderr; :attr:`precision` is the
+            choice, :attr:`precision_reason` why). Generated images are converted to float32 before uint8.
         estimator: pose estimator (a callable uint8 (H, W, 3) -> (18, 2) (y, x)), a backend name
             (``mediapipe``, ``openpose``), or None for MediaPipe, built when first needed.
         framing: how people sit in the training images (default: measured for the contract's layout).
@@ -139,12 +141,10 @@ class PoseStylizerPipeline:
         from posestylizer.checkpoint import require_contract
 
         contract = contract or require_contract(generator, "generator")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = _device(device)
+        self._precision = inference_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
         self.contract = contract
-        self.precision = precision
         self.framing = framing or fr.framing_for(contract.layout)
         self._estimator = estimator
 
@@ -184,10 +184,18 @@ class PoseStylizerPipeline:
             self._estimator = get_estimator(name, **options)
         return self._estimator
 
+    @property
+    def precision(self) -> str:
+        """The precision it computes in: ``fp32``, ``bf16`` or ``fp16`` (``auto`` resolved)."""
+        return self._precision.name
+
+    @property
+    def precision_reason(self) -> str:
+        """Why: ``as requested``, or what ``auto`` found (e.g. ``CPU has avx512_bf16``)."""
+        return self._precision.reason
+
     def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        return nullcontext()
+        return autocast(self._precision, self.device)
 
     # -- step 1-2: the source person
     def estimate(self, image) -> np.ndarray:
@@ -291,7 +299,7 @@ class PoseStylizerPipeline:
             code = appearance.code.expand(len(chunk), -1, -1, -1)
             with self._autocast():
                 fake = self.generator.decoder(code, maps.to(self.device))
-            images += [Image.fromarray(to_uint8(f)) for f in fake]
+            images += [Image.fromarray(to_uint8(f.float())) for f in fake]
         return images
 
     # -- all steps

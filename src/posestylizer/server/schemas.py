@@ -27,6 +27,7 @@ class Contract(BaseModel):
     heatmap_sigma: float = Field(description="Gaussian sigma of the pose maps, model pixels")
     keypoints: str = Field(description="keypoint convention (coco18-yx)")
     device: str
+    precision: str = Field(description="what the model computes in: fp32, bf16 or fp16 (--precision auto resolved)")
     limits: Limits
 
 

@@ -94,7 +94,8 @@ class StudioService:
         c = self.pipe.contract
         return Contract(
             checkpoint=self.checkpoint_name, preset=c.layout, image_size=self.size, heatmap_sigma=c.heatmap_sigma,
-            keypoints=c.keypoints, device=str(self.pipe.device), limits=self.limits,
+            keypoints=c.keypoints, device=str(self.pipe.device), precision=self.pipe.precision,
+            limits=self.limits,
         )
 
     @staticmethod

@@ -45,7 +45,7 @@ async function start() {
   }
   const c = state.contract;
   $("model-info").textContent =
-    `model ${c.checkpoint} · ${c.image_size[0]}×${c.image_size[1]} px · ${c.preset} · pose σ ${c.heatmap_sigma} · ${c.device}`;
+    `model ${c.checkpoint} · ${c.image_size[0]}×${c.image_size[1]} px · ${c.preset} · pose σ ${c.heatmap_sigma} · ${c.device} ${c.precision}`;
   const select = $("library-select");
   for (const pose of state.library) select.add(new Option(pose.name.replace(/_/g, " "), pose.name));
   const first = state.library[0];
