@@ -17,7 +17,7 @@ from posestylizer.experiments.variants import load_variant, variant_names
 from posestylizer.models import Generator, init_generator_weights
 from posestylizer.models.encoders import PATN_TRANSFER_BLOCKS
 from posestylizer.nn.blocks import APSBlock, EncoderBlock
-from posestylizer.nn.norms import AdaPN, PatchStatsAdaPN, instance_normalize
+from posestylizer.nn.norms import AdaPN, PatchStatsAdaPN
 
 VARIANTS = variant_names()
 
@@ -73,10 +73,10 @@ def test_parameter_table_follows_table_2_and_counts_real_networks():
     base = load_config("demo")
     rows = parameter_table(base)
     assert [name for name, _, _ in rows] == VARIANTS
-    assert dict((n, r) for n, r, _ in rows)["no_attention"] == "APS w/o attention"
-    real = sum(p.numel() for p in Generator(load_variant("patn_deconv").apply(base).model).parameters())  # not meta
+    assert {n: r for n, r, _ in rows}["no_attention"] == "APS w/o attention"
     patn = load_variant("patn_deconv").apply(base)
-    assert dict((n, c) for n, _, c in rows)["patn_deconv"] == real == count_parameters(patn) == count_parameters(patn.model)
+    real = sum(p.numel() for p in Generator(patn.model).parameters())  # built on the CPU, not on "meta"
+    assert {n: c for n, _, c in rows}["patn_deconv"] == real == count_parameters(patn) == count_parameters(patn.model)
     assert [n for n, _, _ in parameter_table(base, [load_variant("adain")])] == ["adain"]
 
 
@@ -123,7 +123,7 @@ def test_no_attention_removes_every_gate_but_keeps_the_source_pose():
     assert not [n for n in names if "attention" in n or "pose_" in n]
     assert g.encoder.pose_stem is None and g.encoder.image_stem.conv.in_channels == 3 + 18
     assert all(isinstance(b, EncoderBlock) and not b.gated for b in g.encoder.blocks)
-    src, sp, tp = _inputs(cfg)
+    src, sp, _ = _inputs(cfg)
     with torch.no_grad():
         assert not torch.allclose(g.appearance_code(src, sp), g.appearance_code(src, torch.rand_like(sp)))
         # An APS block is now y + u: recompute it by hand.

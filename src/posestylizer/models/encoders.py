@@ -8,6 +8,8 @@ target pose, the source and target maps stacked (B, 36, H, W). Widths and sizes 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -56,7 +58,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         widths = encoder_channels(ngf, n_blocks, max_channels)
         layers = [_stem(3 + pose_channels, ngf, norm)]
-        for cin, cout in zip(widths[:-1], widths[1:]):
+        for cin, cout in pairwise(widths):
             layers += [_down(cin, cout, norm), _same(cout, norm)]
         self.layers = nn.Sequential(*layers)
         self.out_channels = widths[-1]
@@ -82,7 +84,7 @@ class PATNEncoder(nn.Module):
     def __init__(self, *, ngf: int, n_blocks: int, norm: str, pose_channels: int, max_channels: int = 512) -> None:
         super().__init__()
         widths = encoder_channels(ngf, n_blocks, max_channels)
-        levels = list(zip(widths[:-1], widths[1:]))
+        levels = list(pairwise(widths))
         self.image_stream = nn.Sequential(_stem(3, ngf, norm), *(_down(a, b, norm) for a, b in levels))
         self.pose_stream = nn.Sequential(_stem(pose_channels, ngf, norm), *(_down(a, b, norm) for a, b in levels))
         c = widths[-1]
