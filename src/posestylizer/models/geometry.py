@@ -1,4 +1,4 @@
-"""Feature-map sizes of the APS generator for any image size and block count.
+"""Feature-map sizes and channel plans of the APS generator (and its ablation variants) for any size and block count.
 
 The encoder halves each side with stride-2 convs (``ceil(s / 2)``). The decoder doubles with stride-2 4x4 transposed
 convs, ``out = 2 * in + 2 - 2 * padding``: padding 1 doubles, padding 2 gives ``2 * in - 2``. Each decoder step aims
@@ -66,3 +66,13 @@ def plan_geometry(image_size: tuple[int, int], n_blocks: int) -> GeneratorGeomet
         fg_paddings=tuple(zip(h_plan[2], w_plan[2])),
         full_paddings=tuple(zip(h_plan[3], w_plan[3])),
     )
+
+
+def encoder_channels(ngf: int, n_blocks: int, max_channels: int = 512) -> list[int]:
+    """Channels per encoder level 0..n (reference §3.2): ngf * 2^i, capped; level n is the bottleneck Cb."""
+    return [min(ngf * 2**i, max_channels) for i in range(n_blocks + 1)]
+
+
+def decoder_channels(ngf: int, n_blocks: int, max_channels: int = 512) -> list[int]:
+    """Channels per decoder level s = 0..n (reference ``nf(s)``): ngf * 2^(n - s), capped; level n is ngf."""
+    return [min(ngf * 2 ** (n_blocks - s), max_channels) for s in range(n_blocks + 1)]

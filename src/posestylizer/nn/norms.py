@@ -10,8 +10,9 @@ return ``x_hat * (1 + gamma) + beta``. They differ only in where gamma/beta vary
   averaged code.
 
 As in the reference (§3.3, quirk 2), the statistics are the whole-map instance statistics with eps 1e-8; the
-"patch" is only in the style parameters. The LeakyReLU the reference applies inside its norm module is applied by
-the calling block.
+"patch" is only in the style parameters. :class:`PatchStatsAdaPN` is the option the reference has but never uses
+(§3.6): the same per-cell style with mean and variance taken over each patch too. The LeakyReLU the reference applies
+inside its norm module is applied by the calling block.
 """
 
 from __future__ import annotations
@@ -93,7 +94,51 @@ class AdaIN(nn.Module):
         return instance_normalize(x) * (1 + gamma) + beta
 
 
-ADAPTIVE_NORMS: dict[str, type[nn.Module]] = {"adapn": AdaPN, "adain": AdaIN}
+def patch_normalize(x: torch.Tensor, factor: int, grid: tuple[int, int], eps: float = EPS) -> torch.Tensor:
+    """Normalise each patch of ``x`` to zero mean and unit (biased) variance; the patches are the cells of the style.
+
+    The ``grid`` (h, w) of code cells, each ``factor`` x ``factor`` pixels, is centred on ``x`` as
+    :meth:`AdaPN.style_maps` centres its expanded maps, so every patch is the set of pixels sharing one (beta, gamma).
+    When ``x`` is narrower than ``grid * factor`` (odd widths), the edge patches are cut and their statistics are taken
+    over the pixels they keep. The reference's unused option pools adaptively to the code size instead (§3.6), which
+    gives the same patches when the size divides and misaligned ones when it does not.
+
+    Args:
+        x: (B, C, H, W) with H <= h * factor and W <= w * factor.
+        factor: patch side in pixels.
+        grid: (h, w), the code size.
+    Returns: (B, C, H, W), ``(x - mu_patch) * rsqrt(var_patch + eps)``.
+    """
+    size = tuple(x.shape[-2:])
+    full = (grid[0] * factor, grid[1] * factor)
+    top, left = (full[0] - size[0]) // 2, (full[1] - size[1]) // 2
+    pad = (left, full[1] - size[1] - left, top, full[0] - size[0] - top)
+    # Sums over each patch by average pooling of the zero-padded map; dividing by the pooled count of real pixels
+    # gives the mean over the pixels a cut patch keeps.
+    count = F.avg_pool2d(F.pad(torch.ones_like(x[:1, :1]), pad), factor)
+
+    def patch_mean(t: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> per-patch mean expanded back to (H, W)
+        mean = F.avg_pool2d(F.pad(t, pad), factor) / count
+        return center_crop(F.interpolate(mean, scale_factor=factor, mode="nearest"), size)
+
+    x = x - patch_mean(x)  # two passes, as instance_normalize: (x - mu) * rsqrt(mean((x - mu)^2) + eps)
+    return x * torch.rsqrt(patch_mean(x.pow(2)) + eps)
+
+
+class PatchStatsAdaPN(AdaPN):
+    """AdaPN with per-patch statistics (reference §3.6, unused by the paper): the feature is normalised over each
+    factor x factor patch of the code cell it belongs to, then scaled and shifted by that cell's (gamma, beta).
+
+    Same constructor, parameters and :meth:`style_maps` as :class:`AdaPN`.
+    """
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, H, W) content; style: (B, Cb, h, w) with h * factor >= H, w * factor >= W."""
+        beta, gamma = self.style_maps(style, x.shape[-2:])
+        return patch_normalize(x, self.factor, tuple(style.shape[-2:])) * (1 + gamma) + beta
+
+
+ADAPTIVE_NORMS: dict[str, type[nn.Module]] = {"adapn": AdaPN, "adain": AdaIN, "adapn_patch": PatchStatsAdaPN}
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
