@@ -17,7 +17,7 @@ from posestylizer.config import load_config
 from posestylizer.errors import ConfigError
 from posestylizer.models import Generator
 from posestylizer.nn.ghost_bn import GhostBatchNorm2d, convert_ghost_batchnorm
-from posestylizer.training.distributed import DistInfo
+from posestylizer.training.distributed import DistInfo, EpochSampler
 from posestylizer.training.loop import Trainer, bn_groups
 from posestylizer.training.pool import ImagePool
 
@@ -142,3 +142,12 @@ def test_pool_over_two_gloo_ranks_is_one_pool_over_the_concatenated_batch(tmp_pa
     for r in ranks:  # every rank holds the same pool as the single process
         assert torch.equal(r["state"]["entries"], single.state_dict()["entries"])
         assert torch.equal(r["state"]["rng"], single.state_dict()["rng"])
+
+
+def test_ranks_take_contiguous_slices_of_each_global_batch_as_dataparallel_scatters_it():
+    single = list(EpochSampler(100, 10, seed=3))  # global batches of 4: [0:4], [4:8] and the partial [8:10]
+    ranks = [list(EpochSampler(100, 10, seed=3, rank=r, world_size=2, batch_size=4)) for r in range(2)]
+    assert ranks[0] == single[0:2] + single[4:6] + single[8:9]
+    assert ranks[1] == single[2:4] + single[6:8] + single[9:10]
+    padded = [list(EpochSampler(100, 9, seed=3, rank=r, world_size=2, batch_size=4)) for r in range(2)]
+    assert [len(p) for p in padded] == [5, 5] and padded[0][:4] == ranks[0][:4]  # the partial batch padded to 2 x 1
