@@ -264,8 +264,10 @@ class Trainer:
             ("PP", self.pp_call, torch.cat([tgt_img, src_img], 1), torch.cat([fake, src_img], 1)),
             ("PB", self.pb_call, torch.cat([tgt_img, tgt_pose], 1), torch.cat([fake, tgt_pose], 1)),
         ):
-            # The pool re-stacks stored entries in the default layout; give D its inputs in the configured one.
-            fake_pair = query_global(self.pools[name], fake_pair, self.dist).contiguous(memory_format=self._contiguous_format)
+            # One pool over the global batch (all ranks' fakes, rank order). It re-stacks stored entries in the
+            # default layout; give D its inputs in the configured one.
+            fake_pair = query_global(self.pools[name], fake_pair, self.dist)
+            fake_pair = fake_pair.contiguous(memory_format=self._contiguous_format)
             with self._autocast():
                 loss_d, d_stats = self.objective.discriminator(name, call, real_pair, fake_pair)
             self._update(f"D_{name}", loss_d)
