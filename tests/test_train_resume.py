@@ -18,10 +18,12 @@ def _losses(run_dir):
     return [(r["step"], tuple(r[k] for k in LOSS_KEYS), r["lr"]) for r in read_scalars(run_dir)]
 
 
-@pytest.mark.parametrize("preset", ["market", "fashion"])
-def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset):
-    # market: BatchNorm, dropout in G and D, BCE, a pool of 3 that replays fakes; fashion: InstanceNorm, LSGAN, no pool
-    extra = ["loss.pool_size=3"] if preset == "market" else []
+@pytest.mark.parametrize(("preset", "extra"), [
+    ("market", ["loss.pool_size=3"]), ("fashion", []), ("market", ["loss.pool_size=3", "train.bn_group_size=2"])],
+    ids=["market", "fashion", "market-bn-groups"])  # fmt: skip
+def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset, extra):
+    # market: BatchNorm (whole batch, or DataParallel-like groups of 2), dropout in G and D, BCE, a pool of 3 that
+    # replays fakes; fashion: InstanceNorm, LSGAN, no pool
     cfg = tiny_config(preset, extra)
     full = train(cfg, ToyPairs(), tmp_path / "full", progress=False)
     assert full.steps == 6 and full.epochs == 3
@@ -41,7 +43,7 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset):
     assert [p.name for p in sorted((tmp_path / "full" / "samples").iterdir())] == [
         "epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]  # fmt: skip
 
-    if preset == "market":  # killed after logging steps 5-6 but before their checkpoint (kill -9): steps stay unique
+    if extra == ["loss.pool_size=3"]:  # killed after logging steps 5-6 but before their checkpoint (kill -9): steps stay unique
         find_checkpoint(tmp_path / "full").unlink()
         train(cfg, ToyPairs(), tmp_path / "full", resume_from=find_checkpoint(tmp_path / "full"), progress=False)
         assert _losses(tmp_path / "full") == _losses(tmp_path / "part")

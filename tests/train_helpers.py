@@ -54,7 +54,8 @@ def ddp_worker(rank: int, world: int, port: int, overrides: list[str], out: str)
     try:
         result = train(tiny_config(extra=overrides), ToyPairs(), f"{out}/run", dist_info=info, progress=False)
         nets = {k: {n: p.detach().clone() for n, p in net.named_parameters()} for k, net in result.trainer.networks()}
-        torch.save({"nets": nets, "losses": result.last_losses}, f"{out}/rank{rank}.pt")
+        bufs = {k: {n: b.clone() for n, b in net.named_buffers()} for k, net in result.trainer.networks()}
+        torch.save({"nets": nets, "buffers": bufs, "losses": result.last_losses}, f"{out}/rank{rank}.pt")
     finally:
         shutdown_distributed()
 
@@ -89,3 +90,22 @@ def datasets_worker(rank: int, world: int, port: int, roots: list[str], out: str
         shutdown_distributed()
     with open(f"{out}/datasets{rank}.json", "w") as fh:
         json.dump(report, fh)
+
+
+def pool_worker(rank: int, world: int, port: int, out: str) -> None:
+    """One gloo rank feeding its slice of each global batch in ``out/batches.pt`` to a global pool (size 5, seed 11);
+    writes its outputs and final pool state to ``out/pool<rank>.pt``."""
+    import torch.distributed as dist
+
+    from posestylizer.training.distributed import DistInfo
+    from posestylizer.training.pool import ImagePool, query_global
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        info, pool, outputs = DistInfo(rank=rank, world_size=world), ImagePool(5, seed=11), []
+        for batch in torch.load(f"{out}/batches.pt", weights_only=True):
+            local = batch.chunk(world)[rank]
+            outputs.append(query_global(pool, local.contiguous(memory_format=torch.channels_last), info))
+        torch.save({"outputs": outputs, "state": pool.state_dict()}, f"{out}/pool{rank}.pt")
+    finally:
+        dist.destroy_process_group()

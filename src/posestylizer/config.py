@@ -95,6 +95,9 @@ class TrainConfig:
     channels_last: bool = True  # NHWC memory: oneDNN's native CPU layout (CPU iteration 1.07x market, 1.27x demo)
     compile: bool = False
     sync_batchnorm: bool = False
+    # > 0: BatchNorm statistics per group of at most this many samples, as nn.DataParallel on
+    # ceil(batch_size / bn_group_size) GPUs would compute them (posestylizer.nn.ghost_bn); 0: over the whole batch
+    bn_group_size: int = 0
     deterministic: bool = False
     log_every: int = 10  # iterations between scalar logs
     sample_every: int = 1  # epochs between sample grids

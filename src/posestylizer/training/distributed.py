@@ -82,21 +82,29 @@ class EpochSampler(Sampler[int]):
     """The reference's "epoch" (quirk 9, made a parameter): ``length`` pairs drawn at random with replacement.
 
     ``length`` 0 means one shuffled pass over the whole dataset. The global order depends only on
-    (seed, epoch); rank r takes positions r, r + W, r + 2W, ... so with a per-rank batch of B / W the ranks' i-th
-    batches together are exactly the single-process i-th batch of B. The length is padded up to a multiple of W.
+    (seed, epoch) and is cut into global batches of ``batch_size``; rank r takes the r-th of W equal contiguous slices
+    of each, so the ranks' i-th batches, in rank order, are exactly the single-process i-th batch of B, cut as
+    nn.DataParallel's scatter cuts it (what per-replica BatchNorm groups and the global image pool rely on). The
+    length is padded up to a multiple of W.
 
     Args:
         num_items: dataset size.
         length: pairs per epoch (0 = the dataset once).
         seed: base seed.
         rank, world_size: this process and the number of processes.
+        batch_size: the global batch B, a multiple of W (default W: rank r takes positions r, r + W, ...).
     """
 
-    def __init__(self, num_items: int, length: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self, num_items: int, length: int, seed: int, rank: int = 0, world_size: int = 1, batch_size: int = 0
+    ) -> None:
         if num_items <= 0:
             raise ValueError("cannot sample from an empty dataset")
+        batch_size = batch_size or world_size
+        if batch_size % world_size:
+            raise ValueError(f"global batch {batch_size} does not divide by {world_size} processes")
         self.num_items, self.length, self.seed = num_items, length, seed
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.batch_size = rank, world_size, batch_size
         self.epoch = 0
         self.skip = 0
 
@@ -117,5 +125,13 @@ class EpochSampler(Sampler[int]):
         n = self.length or self.num_items
         return -(-n // self.world_size) - self.skip
 
+    def rank_order(self) -> torch.Tensor:
+        """This rank's indices of the epoch: its slice of every global batch (the last, partial one too)."""
+        order, b, w = self.global_order(), self.batch_size, self.world_size
+        full = len(order) // b * b
+        mine = order[:full].view(-1, w, b // w)[:, self.rank].reshape(-1)
+        rest = order[full:].view(w, -1)[self.rank]  # the partial batch: a multiple of W after padding
+        return torch.cat([mine, rest])
+
     def __iter__(self):
-        return iter(self.global_order()[self.rank :: self.world_size][self.skip :].tolist())
+        return iter(self.rank_order()[self.skip :].tolist())

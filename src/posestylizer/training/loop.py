@@ -27,14 +27,15 @@ from posestylizer.convert import check_state_dict
 from posestylizer.errors import CheckpointError, ConfigError
 from posestylizer.losses import APSObjective, load_perceptual
 from posestylizer.models import Generator, build_discriminators, init_generator_weights
+from posestylizer.nn.ghost_bn import convert_ghost_batchnorm
 from posestylizer.precision import choose_precision
 from posestylizer.training.distributed import DistInfo, EpochSampler
-from posestylizer.training.pool import ImagePool
+from posestylizer.training.pool import ImagePool, query_global
 from posestylizer.training.schedule import TrainingPolicy, set_lr
 from posestylizer.training.state import rng_state, set_rng_state
 
 STATE_FORMAT = "posestylizer-train-state"
-STATE_VERSION = 2  # 2: the training policy replaces LambdaLR schedulers (version 1 files still load)
+STATE_VERSION = 3  # 2: the training policy replaces LambdaLR schedulers; 3: one pool state for all ranks (1, 2 load)
 BATCH_KEYS = ("src_img", "src_pose", "tgt_img", "tgt_pose")
 
 
@@ -81,6 +82,34 @@ def check_train_config(cfg: ExperimentConfig, info: DistInfo) -> tuple[torch.dty
     raise ConfigError(f"train.precision={t.precision}: choose fp32, bf16, fp16 or auto")
 
 
+def bn_groups(cfg: ExperimentConfig, info: DistInfo) -> int:
+    """BatchNorm groups per process for ``train.bn_group_size`` (1: plain BatchNorm over the process's batch).
+
+    ``bn_group_size`` g > 0 means nn.DataParallel on R = ceil(batch_size / g) devices: every batch (the last partial
+    one too) is cut ``Tensor.chunk``-style into R parts, each normalised on its own. Under torchrun each process holds
+    R / world of them (the sampler gives rank r the r-th contiguous slice of the global batch, DataParallel's chunk
+    order); R = world is plain per-process BatchNorm.
+    """
+    t = cfg.train
+    if t.bn_group_size < 0:
+        raise ConfigError(f"train.bn_group_size={t.bn_group_size}: give samples per BatchNorm group, or 0 for none")
+    if t.bn_group_size == 0 or cfg.model.norm != "batch":
+        return 1
+    if t.sync_batchnorm:
+        raise ConfigError(
+            f"train.sync_batchnorm=true normalises over the global batch, train.bn_group_size={t.bn_group_size} over "
+            "groups: set train.bn_group_size=0 or train.sync_batchnorm=false"
+        )
+    groups = -(-t.batch_size // t.bn_group_size)
+    if groups % info.world_size:
+        raise ConfigError(
+            f"train.bn_group_size={t.bn_group_size} makes {groups} BatchNorm group(s) of train.batch_size="
+            f"{t.batch_size}, which {info.world_size} processes cannot split evenly: pick a group size giving a "
+            "multiple of the process count, or 0"
+        )
+    return groups // info.world_size
+
+
 class Trainer:
     """Networks, optimisers and the update phases of one run.
 
@@ -104,6 +133,7 @@ class Trainer:
         t, device = cfg.train, self.dist.device
         self.autocast_dtype, use_scaler = check_train_config(cfg, self.dist)
         self.local_batch = t.batch_size // self.dist.world_size
+        self.bn_groups = bn_groups(cfg, self.dist)
         if t.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
             torch.backends.cudnn.benchmark = False
@@ -122,12 +152,14 @@ class Trainer:
         self.opt_G, self.opt_PB, self.opt_PP = adam(self.G), adam(self.D_PB), adam(self.D_PP)
         self.optimizers = {"G": self.opt_G, "D_PB": self.opt_PB, "D_PP": self.opt_PP}
         self.policy = TrainingPolicy.from_config(t)
-        pool_seed = t.seed * 7919 + self.dist.rank
+        # One logical pool over the global batch: the same seed (and so the same draws and entries) on every rank.
+        pool_seed = t.seed * 7919
         self.pools = {"PB": ImagePool(cfg.loss.pool_size, pool_seed), "PP": ImagePool(cfg.loss.pool_size, pool_seed + 1)}
         self.scaler = torch.amp.GradScaler(device.type) if use_scaler else None
         self._wrap_networks()
         self.sampler = EpochSampler(
-            len(dataset), t.epoch_length, t.seed, rank=self.dist.rank, world_size=self.dist.world_size
+            len(dataset), t.epoch_length, t.seed, rank=self.dist.rank, world_size=self.dist.world_size,
+            batch_size=t.batch_size,
         )
         self.epoch = 0  # completed epochs
         self.batch_in_epoch = 0  # completed batches of the current epoch
@@ -148,7 +180,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         self.G = init_generator_weights(Generator(self.cfg.model))
         self.D_PB, self.D_PP = build_discriminators(self.cfg.model, self.cfg.loss.gan_mode)
-        nets = [self.G, self.D_PB, self.D_PP]
+        nets = [convert_ghost_batchnorm(n, self.bn_groups) for n in (self.G, self.D_PB, self.D_PP)]
         if t.sync_batchnorm and self.dist.distributed:
             nets = [nn.SyncBatchNorm.convert_sync_batchnorm(n) for n in nets]
         fmt = self._memory_format
@@ -237,8 +269,10 @@ class Trainer:
             ("PP", self.pp_call, torch.cat([tgt_img, src_img], 1), torch.cat([fake, src_img], 1)),
             ("PB", self.pb_call, torch.cat([tgt_img, tgt_pose], 1), torch.cat([fake, tgt_pose], 1)),
         ):
-            # The pool re-stacks stored entries in the default layout; give D its inputs in the configured one.
-            fake_pair = self.pools[name].query(fake_pair).contiguous(memory_format=self._contiguous_format)
+            # One pool over the global batch (all ranks' fakes, rank order). It re-stacks stored entries in the
+            # default layout; give D its inputs in the configured one.
+            fake_pair = query_global(self.pools[name], fake_pair, self.dist)
+            fake_pair = fake_pair.contiguous(memory_format=self._contiguous_format)
             with self._autocast():
                 loss_d, d_stats = self.objective.discriminator(name, call, real_pair, fake_pair)
             self._update(f"D_{name}", loss_d)
@@ -292,9 +326,7 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything a resumed run needs; collective under DDP (every rank must call it)."""
-        per_rank = self._gather(
-            {"rng": rng_state(), "pools": {k: p.state_dict() for k, p in self.pools.items()}}
-        )
+        per_rank = self._gather({"rng": rng_state()})
         return {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
@@ -306,6 +338,7 @@ class Trainer:
             "policy": self.policy.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "per_rank": per_rank,
+            "pools": {k: p.state_dict() for k, p in self.pools.items()},  # identical on every rank
         }
 
     def load_state_dict(self, state: dict, where: str = "checkpoint") -> None:
@@ -324,10 +357,11 @@ class Trainer:
         c = state["counters"]
         self.epoch, self.batch_in_epoch, self.step = c["epoch"], c["batch_in_epoch"], c["step"]
         per_rank = state["per_rank"]
-        # Same world size: each rank takes its own RNG and pools back (exact). Otherwise rank 0's state seeds all.
+        # Same world size: each rank takes its own RNG back (exact). Otherwise rank 0's state seeds all.
         mine = per_rank[self.dist.rank] if state["world_size"] == self.dist.world_size else per_rank[0]
+        pools = state.get("pools") or per_rank[0]["pools"]  # version <= 2 kept a pool per rank: rank 0's serves all
         for key, pool in self.pools.items():
-            pool.load_state_dict(mine["pools"][key], device=self.dist.device)
+            pool.load_state_dict(pools[key], device=self.dist.device)
         set_rng_state(mine["rng"])
 
     # ------------------------------------------------------------------ inference helpers

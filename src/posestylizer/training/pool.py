@@ -3,6 +3,9 @@
 The pool stores the *concatenated* discriminator inputs (``cat[fake, BP2]`` or ``cat[fake, P1]``), so a replayed fake
 comes back with the pose or source image it was made with. Its random draws use its own generator, whose state is
 part of :meth:`ImagePool.state_dict`, so a resumed run replays exactly.
+
+Under torchrun, :func:`query_global` makes the ranks' pools one logical pool over the global batch, as the reference's
+single DataParallel process had (one pool of 50 fed all 192 fakes per iteration).
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import random
 
 import torch
+import torch.distributed as dist
+
+from posestylizer.training.distributed import DistInfo
 
 
 class ImagePool:
@@ -68,3 +74,27 @@ class ImagePool:
         entries = state["entries"]
         self.entries = [] if entries is None else [e.unsqueeze(0).to(device) for e in entries]
         self.rng.setstate((state["rng_version"], tuple(int(v) for v in state["rng"].tolist()), state["rng_gauss"]))
+
+
+@torch.no_grad()
+def query_global(pool: ImagePool, local: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """This rank's slice of ``pool.query`` over the global batch; ``pool.query(local)`` in a single process.
+
+    Every rank gathers all ranks' (equally sized) batches in rank order — the global batch in DataParallel's chunk
+    order, since the sampler gives rank r the r-th contiguous slice — and queries its own copy of the pool with it.
+    The copies start equal (same seed) and see the same batches, so they make the same draws and stay identical.
+
+    Args:
+        pool: this rank's copy of the pool.
+        local: (b, C, H, W) this rank's D inputs; every rank's b must be the same.
+        info: rank and world size.
+    Returns:
+        (b, C, H, W) detached, in the default memory format when gathered.
+    """
+    if not info.distributed or pool.size == 0:
+        return pool.query(local)
+    local = local.detach().contiguous()
+    parts = [torch.empty_like(local) for _ in range(info.world_size)]
+    dist.all_gather(parts, local)
+    b = local.shape[0]
+    return pool.query(torch.cat(parts, 0))[info.rank * b : (info.rank + 1) * b]
