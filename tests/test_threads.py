@@ -59,10 +59,11 @@ def test_probe_stops_timing_rounds_after_max_seconds():
 
 
 def test_demo_probe_times_real_training_steps_and_leaves_the_run_unchanged():
+    from train_helpers import ToyPairs, tiny_config
+
     from posestylizer.demo import choose_threads
     from posestylizer.training.distributed import DistInfo
     from posestylizer.training.loop import Trainer
-    from train_helpers import ToyPairs, tiny_config
 
     cfg = tiny_config("market", ["train.device=cpu"])
     before = Trainer(cfg, ToyPairs(), DistInfo(), perceptual=None).state_dict()["nets"]["G"]

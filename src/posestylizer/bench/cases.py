@@ -17,21 +17,18 @@ Only the package's public pieces are used (``load_config``, ``Generator``, ``Tra
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import torch
 
+from posestylizer.bench.case import DTYPES, Case
 from posestylizer.bench.pipeline_cases import animate_case, generate_case
 from posestylizer.config import ExperimentConfig, load_config
 
 KINDS = ("infer", "train", "data", "generate", "animate")
 DEFAULT_CASES = ("infer:market:8", "train:demo:8", "train:market:4", "data:demo:8")
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
 @dataclass(frozen=True)
 class CaseSpec:
     kind: str
@@ -50,32 +47,6 @@ class CaseSpec:
     @property
     def name(self) -> str:
         return f"{self.kind}:{self.preset}:{self.batch}"
-
-
-@dataclass
-class Case:
-    """One measurable call and what it is worth.
-
-    Attributes:
-        call: does the work once (a batch of inference, one iteration, one loaded batch).
-        items: images per call.
-        dtype: dtype of the matmul the call is compared with (None: no FLOPs to compare, e.g. the loader).
-        setting: the configuration in words, for the table.
-        cleanup: releases what the case holds (temporary folders, loader workers).
-        stages: for the pipeline cases, a :class:`~posestylizer.bench.pipeline_cases.StageClock` the call adds
-            its seconds per stage to (None: one undivided call).
-    """
-
-    call: Callable[[], object]
-    items: int
-    dtype: torch.dtype | None
-    setting: str
-    cleanup: list[Callable[[], object]] = field(default_factory=list)
-    stages: object | None = None
-
-    def close(self) -> None:
-        for fn in self.cleanup:
-            fn()
 
 
 def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentConfig:

@@ -119,7 +119,7 @@ def _photos(count: int, preset: str):
 
 def generate_case(cfg, batch: int, device: torch.device, options: dict):
     """``batch`` whole pipeline calls (one photo each): estimation, framing, generation."""
-    from posestylizer.bench.cases import Case
+    from posestylizer.bench.case import Case
 
     if importlib.util.find_spec("mediapipe") is None:
         raise CaseUnavailable("needs the pose estimator (mediapipe): pip install 'posestylizer[pose]'")
@@ -146,7 +146,7 @@ def animate_case(cfg, batch: int, device: torch.device, options: dict):
     """``batch`` driving poses (the pose library, cycled) rendered from one appearance computed beforehand."""
     import numpy as np
 
-    from posestylizer.bench.cases import Case
+    from posestylizer.bench.case import Case
 
     anim = _require("posestylizer.inference.animate", "render_track", "DrivingTrack")
     library = _require("posestylizer.poselibrary", "library_pose", "pose_names")
@@ -169,6 +169,6 @@ def animate_case(cfg, batch: int, device: torch.device, options: dict):
 
 
 def _dtype(cfg) -> torch.dtype:
-    from posestylizer.bench.cases import DTYPES
+    from posestylizer.bench.case import DTYPES
 
     return DTYPES[cfg.train.precision]

@@ -128,7 +128,6 @@ def run(
     with tempfile.TemporaryDirectory(prefix="posestylizer-bench-rev-") as tmp:
         sides = code_sides(compare, baseline_overrides or [], baseline_threads, Path(tmp))
         records = run_bench(specs, sides, settings, log)
-    labels = [s.label for s in sides]
     data = {
         "machine": facts,
         "load_average_end": load_average(),
@@ -137,9 +136,14 @@ def run(
         "code": {s.label: code_record(s) for s in sides},
         "cases": records,
     }
-    table = f"{machine_line(facts)}\n\n{markdown_table(records, labels)}"
-    if len(sides) == 2:
-        table += "\n\n" + "; ".join(side_line(s) for s in sides) + "; speed-up = paired repetitions"
     if json_path:
         write_json_atomic(Path(json_path), data)
-    return BenchResult(table, data)
+    return BenchResult(_table(facts, records, sides), data)
+
+
+def _table(facts: dict, records: list[dict], sides: list[CodeSide]) -> str:
+    """The markdown the command prints: the machine's line, the cases, and with two sides what the ratios compare."""
+    table = f"{machine_line(facts)}\n\n{markdown_table(records, [s.label for s in sides])}"
+    if len(sides) == 2:
+        table += "\n\n" + "; ".join(side_line(s) for s in sides) + "; speed-up = paired repetitions"
+    return table

@@ -25,7 +25,8 @@ import traceback
 
 import torch
 
-from posestylizer.bench.cases import Case, CaseSpec, build_case
+from posestylizer.bench.case import Case
+from posestylizer.bench.cases import CaseSpec, build_case
 from posestylizer.bench.measure import (
     MatmulProbe,
     count_flops,
