@@ -25,6 +25,7 @@ from pathlib import Path
 from posestylizer.config import ExperimentConfig, load_config, set_value
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.experiments.curves import HeldOutCurve, evenly_spaced
+from posestylizer.experiments.params import count_parameters
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
 from posestylizer.files import write_text_atomic
@@ -97,14 +98,6 @@ def run_config(opts: AblateOptions, variant: Variant, seed: int) -> ExperimentCo
 
 def run_folder(out: str | Path, variant: str, seed: int) -> Path:
     return Path(out) / variant / f"seed{seed}"
-
-
-def count_parameters(cfg: ExperimentConfig) -> int:
-    """Trainable parameters of the generator ``cfg.model`` builds (the discriminators are the same in every
-    variant)."""
-    from posestylizer.models import Generator
-
-    return sum(p.numel() for p in Generator(cfg.model).parameters() if p.requires_grad)
 
 
 def _check_same_recipe(cfg: ExperimentConfig, run_dir: Path) -> None:
