@@ -95,6 +95,18 @@ def test_adain_maps_are_flat_and_adapn_maps_are_not(files):
     assert all(m.beta.std() > 1e-5 and m.gamma.std() > 1e-5 for m in varied.maps)  # ... gives non-flat maps
 
 
+def test_rounding_noise_of_flat_maps_draws_white():
+    """AdaIN maps deviate from their mean by float rounding only; the colour scale must not blow that up."""
+    from posestylizer.experiments.adapn_maps import AdaNormMaps, NormMaps
+    from posestylizer.experiments.fig8 import _limits
+
+    noisy = np.full((4, 2), 0.5, np.float32)
+    noisy[0, 0] += 3e-8
+    maps = [NormMaps("fg_blocks.0.norm1", "Dec 1 norm1", beta=noisy, gamma=noisy - 1)]
+    lo, hi = _limits(AdaNormMaps("adain", None, None, None, maps), "deviation")["beta"]
+    assert hi >= 0.01 * 0.5 and lo == -hi  # the deviation of 3e-8 is well inside the middle (white) of the scale
+
+
 ERRORS = [
     (["--checkpoint", "{root}/nope"], "no such checkpoint"),
     (["--source", "{root}/broken.png"], "broken.png"),

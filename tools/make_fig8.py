@@ -1,10 +1,11 @@
 """Write ``docs/images/fig8_adapn.png`` (the paper's Fig. 8) and print its spread table: a README picture.
 
-    PYTHONPATH=src python tools/make_fig8.py CHECKPOINT IMAGE POSE
+    PYTHONPATH=src python tools/make_fig8.py CHECKPOINT IMAGE POSE [OUT]
 
 CHECKPOINT: a native checkpoint folder or training run folder; IMAGE: a photo of one person; POSE: its keypoint file
 (OpenPose/COCO/BlazePose JSON or PATN CSV; a dataset's annotation CSV gives the row of IMAGE's file name). It runs
 ``posestylizer viz adapn`` with a title that names the norm and, when the checkpoint says it, its training steps.
+OUT: the picture (default ``docs/images/fig8_adapn.png``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def title(checkpoint: str) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    checkpoint, image, pose = sys.argv[1:]
+    checkpoint, image, pose = sys.argv[1:4]
+    out = sys.argv[4] if len(sys.argv) == 5 else str(OUT)
     sys.exit(main(["viz", "adapn", "--checkpoint", checkpoint, "--source", image, "--source-pose", pose,
-                   "--out", str(OUT), "--title", title(checkpoint)]))
+                   "--out", out, "--title", title(checkpoint)]))

@@ -41,7 +41,9 @@ def _limits(result: AdaNormMaps, mode: str) -> dict[str, tuple[float, float]]:
     if mode == "deviation":
         maps = [getattr(m, key) for m in result.maps for key, _ in ROWS]
         half = max(float(np.abs(v - v.mean()).max()) for v in maps)
-        half = half or 1e-6  # flat maps (AdaIN): any non-empty range draws them white
+        # Floor at 1 % of the largest value: AdaIN's flat maps deviate from their mean only by float rounding
+        # (~1e-8), which an unfloored scale would blow up into full colours; with the floor they draw white.
+        half = max(half, 0.01 * max(float(np.abs(v).max()) for v in maps), 1e-6)
         return {key: (-half, half) for key, _ in ROWS}
     limits = {}
     for key, _ in ROWS:
