@@ -73,7 +73,7 @@ def test_demo_recipe_is_a_preset():
     cfg = load_config("demo")
     assert cfg.preset == "demo" and cfg.name == "demo"
     assert tuple(cfg.model.image_size) == (64, 32) and cfg.model.n_blocks == 3 and not cfg.loss.perceptual
-    assert cfg.data.heatmap_sigma == 3 and cfg.loss.lambda_gan == 2
+    assert cfg.data.heatmap_sigma == 3 and cfg.loss.lambda_gan == 2 and cfg.data.flip
 
 
 @pytest.mark.slow
