@@ -129,3 +129,23 @@ def test_unreadable_or_foreign_checkpoint_is_one_line(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a posestylizer training checkpoint"):
         load_state(tmp_path / "other.pt")
+
+
+def test_sample_grid_pairs_leave_the_training_random_stream_alone():
+    """Items that draw random flips must not shift the run's RNG when the sample grid's fixed pairs are read."""
+    import torch
+
+    from posestylizer.training.run import fixed_batch
+
+    class Flipping(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 10
+
+        def __getitem__(self, i: int) -> dict:
+            return {"x": torch.rand(())}
+
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    fixed_batch(Flipping(), 6)
+    assert torch.equal(torch.rand(4), expected)

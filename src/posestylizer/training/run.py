@@ -74,11 +74,14 @@ def sample_grid(trainer: Trainer, batch: dict) -> np.ndarray:
 
 def fixed_batch(dataset, count: int) -> dict:
     """The first ``count`` evenly spaced items of a dataset, collated (the sample grids' fixed pairs)."""
+    import torch
     from torch.utils.data import default_collate
 
     n = len(dataset)
     idx = sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))})
-    return default_collate([dataset[i] for i in idx])
+    # Items may draw from the global RNG (random flips); the grid must not shift the training run's random stream.
+    with torch.random.fork_rng(devices=[]):
+        return default_collate([dataset[i] for i in idx])
 
 
 @dataclass
