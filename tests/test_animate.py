@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from animation_helpers import walking_clip
 from cli_helpers import failing_run
+from extras_helpers import need
 from PIL import Image, ImageSequence
 from pipeline_helpers import small_checkpoint, street_scene
 
@@ -141,9 +142,9 @@ def test_pose_file_to_gif_renders_the_smoothed_retargeted_poses(clip, tmp_path, 
 
 
 def test_video_to_side_by_side_mp4_follows_the_driver(clip, tmp_path, capsys):
-    pytest.importorskip("mediapipe")
-    iio = pytest.importorskip("imageio.v2")
-    pytest.importorskip("imageio_ffmpeg")
+    need("mediapipe")
+    iio = need("imageio.v2")
+    need("imageio_ffmpeg")
     root, ckpt, frames, truth = clip
     video = tmp_path / "walk.mp4"
     with iio.get_writer(str(video), format="FFMPEG", fps=8, codec="libx264", quality=9, macro_block_size=1) as w:

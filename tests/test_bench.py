@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from extras_helpers import need
 
 from posestylizer.bench.cases import CaseSpec
 from posestylizer.bench.suite import run
@@ -95,7 +96,7 @@ def _stage_sum_and_call_ms(setup: dict, rep: dict) -> tuple[float, float]:
 
 
 def test_generate_case_times_estimation_framing_and_generation():
-    pytest.importorskip("mediapipe")
+    need("mediapipe")
     setup, rep, _ = ask_worker(setup_msg("generate:demo:2"), {"cmd": "rep"}, {"cmd": "finish"})
     assert setup["items_per_call"] == 2 and "MediaPipe" in setup["setting"] and "32x16" in setup["setting"]
     assert list(rep["stage_ms"]) == ["estimation", "framing", "generation"]

@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from extras_helpers import need
 from PIL import Image
 from prepare_helpers import fashion_archive, market_archive
 
@@ -151,7 +152,7 @@ def test_a_single_image_identity_is_revived_when_it_gains_an_image(tmp_path):
 
 @pytest.mark.slow
 def test_market_with_the_builtin_estimator_in_worker_processes(tmp_path):
-    pytest.importorskip("mediapipe")
+    need("mediapipe")
     truth = market_archive(tmp_path / "raw")
     out = tmp_path / "market"
     report = prepare_dataset("market1501", tmp_path / "raw", out, workers=2, **quiet())
@@ -170,7 +171,7 @@ def test_market_with_the_builtin_estimator_in_worker_processes(tmp_path):
 def test_workers_start_clean_after_mediapipe_ran_in_this_process(tmp_path):
     """A process that estimated poses before (a notebook, this test run) must not fork workers that inherit
     MediaPipe's threads and heap (it crashed with `malloc(): unaligned tcache chunk detected`)."""
-    pytest.importorskip("mediapipe")
+    need("mediapipe")
     from posestylizer.estimators import get_estimator
 
     market_archive(tmp_path / "raw")

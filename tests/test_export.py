@@ -8,14 +8,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from extras_helpers import need
 from reference_helpers import fixture_inputs
 
 from posestylizer.checkpoint import load_generator
 from posestylizer.cli import main
 from posestylizer.contract import InputContract
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxscript")
+need("onnxruntime")
+need("onnxscript")
 TOL = 1e-4
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from extras_helpers import need
 from PIL import Image
 from pipeline_helpers import small_checkpoint, street_scene
 
 from posestylizer.cli import main
 from posestylizer.poselibrary import pose_names
 
-pytest.importorskip("mediapipe")
+need("mediapipe")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def files(tmp_path_factory):
     Image.fromarray(np.full((200, 300, 3), 127, np.uint8)).save(root / "empty.png")
     (root / "broken.png").write_text("not an image")
     (root / "broken.json").write_text("{not json")
-    skdata = pytest.importorskip("skimage.data")
+    from skimage import data as skdata  # a core dependency; its sample photos ship in the wheel
     Image.fromarray(skdata.astronaut()).save(root / "astronaut.png")
     return root, ckpt
 

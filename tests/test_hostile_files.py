@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 import pytest
 from cli_helpers import failing_run
+from extras_helpers import need
 from PIL import Image
 from pipeline_helpers import street_scene
 from server_helpers import person_photo, tiny_checkpoint
@@ -105,7 +106,7 @@ def test_hostile_images_are_refused_in_one_line_and_odd_ones_read_correctly(pers
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    pytest.importorskip("mediapipe")
+    need("mediapipe")
     return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
 
 
@@ -220,7 +221,7 @@ def test_data_check_reports_hostile_annotation_rows_one_per_line(dataset, tmp_pa
 # ------------------------------------------------------------------------------------------------ driving videos
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
-    pytest.importorskip("imageio_ffmpeg")
+    need("imageio_ffmpeg")
     import imageio_ffmpeg
 
     from posestylizer.inference.video import write_clip

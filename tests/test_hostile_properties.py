@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+from extras_helpers import need
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,8 +172,8 @@ def test_keypoint_json_of_each_format_reads_or_refuses_in_one_line(tmp_path, dat
 # ------------------------------------------------------------------------------------------------ the server's fields
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    pytest.importorskip("fastapi")
-    pytest.importorskip("mediapipe")
+    need("fastapi")
+    need("mediapipe")
     from fastapi.testclient import TestClient
     from server_helpers import person_photo, png, tiny_checkpoint
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from extras_helpers import need
 from PIL import Image
 from pipeline_helpers import full_body_sample, small_checkpoint, street_scene
 
@@ -25,7 +26,7 @@ from posestylizer.inference.framing import FRAMINGS, ankle_bottom, face_top, tor
 from posestylizer.pose import heatmaps, present
 from posestylizer.poselibrary import pose_names
 
-pytest.importorskip("mediapipe")
+need("mediapipe")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_no_person(pipe, street):
 
 
 def test_half_body_photo_is_refused_naming_the_legs(pipe):
-    skdata = pytest.importorskip("skimage.data")
+    from skimage import data as skdata  # a core dependency; its sample photos ship in the wheel
     with pytest.raises(MissingKeypointsError, match="no legs found.*r_hip.*l_ankle"):
         pipe(skdata.astronaut(), "front")
 

@@ -7,9 +7,10 @@ import json
 
 import numpy as np
 import pytest
+from extras_helpers import need
 
-pytest.importorskip("fastapi")
-pytest.importorskip("mediapipe")
+need("fastapi")
+need("mediapipe")
 
 from fastapi.testclient import TestClient
 from PIL import Image

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from extras_helpers import need
 from PIL import Image
 from pipeline_helpers import street_scene
 from server_helpers import jpeg, person_photo, png, start_server, tiny_checkpoint
@@ -25,10 +26,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run"]  # fmt: skip
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip(f"{CHROMIUM} missing (apt-get install chromium; CI installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-httpx = pytest.importorskip("httpx2")
-pytest.importorskip("fastapi")
-pytest.importorskip("mediapipe")
+sync_api = need("playwright.sync_api")
+httpx = need("httpx2")
+need("fastapi")
+need("mediapipe")
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
+from extras_helpers import need
 
-pytest.importorskip("fastapi")
-pytest.importorskip("mediapipe")
-psutil = pytest.importorskip("psutil")
-schemathesis = pytest.importorskip("schemathesis")
+need("fastapi")
+need("mediapipe")
+psutil = need("psutil")
+schemathesis = need("schemathesis")
 
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance, response_schema_conformance

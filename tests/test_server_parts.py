@@ -8,8 +8,9 @@ import threading
 
 import numpy as np
 import pytest
+from extras_helpers import need
 
-pytest.importorskip("fastapi")
+need("fastapi")
 
 from PIL import Image
 

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from posestylizer.config import ExperimentConfig, load_config
@@ -193,7 +192,7 @@ def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: floa
 def run_demo(opts: DemoOptions) -> Path:
     """Run the demo and return the path of ``report.html``."""
     from posestylizer.checkpoint import load_generator
-    from posestylizer.data.dataset import PairDataset
+    from posestylizer.data.dataset import PairDataset, evenly_spaced
     from posestylizer.models import Generator, init_generator_weights
     from posestylizer.report import write_report
     from posestylizer.training.run import read_scalars
@@ -219,8 +218,7 @@ def run_demo(opts: DemoOptions) -> Path:
 
     _log(f"[3/4] evaluating {opts.eval_pairs} held-out pairs ({summary.identities['test']} unseen identities)")
     trained = load_generator(run_dir / "generator")  # the exported checkpoint, as evaluate/convert read it
-    n = len(test_set)
-    indices = sorted({int(i) for i in np.linspace(0, n - 1, min(opts.eval_pairs, n))})
+    indices = evenly_spaced(len(test_set), opts.eval_pairs)
     collections = generate_pairs(test_set, indices, {"untrained": untrained, "trained": trained}, progress)
     table, columns = evaluate_methods(collections, cfg.data.root, out / "eval", progress)
 

@@ -30,6 +30,12 @@ from posestylizer.imagefiles import read_photo
 from posestylizer.pose import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
 
 
+def evenly_spaced(n: int, count: int) -> list[int]:
+    """``count`` item indices spread evenly over ``range(n)`` (all of them when ``count >= n``), sorted and distinct:
+    the held-out pairs the demo and the ablation study evaluate, and the sample grids' fixed pairs."""
+    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))}) if n else []
+
+
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`~posestylizer.imagefiles.read_photo`:
     EXIF orientation applied, gray/CMYK/16-bit/transparent converted); DataError if unreadable or not ``size``."""

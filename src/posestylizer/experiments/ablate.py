@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from posestylizer.config import ExperimentConfig, load_config, set_value
+from posestylizer.data.dataset import evenly_spaced
 from posestylizer.errors import ConfigError, DataError
-from posestylizer.experiments.curves import HeldOutCurve, evenly_spaced
-from posestylizer.experiments.params import count_parameters
+from posestylizer.experiments.curves import HeldOutCurve
+from posestylizer.experiments.params import count_parameters, parameter_table
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
 from posestylizer.files import write_text_atomic
@@ -297,7 +298,8 @@ def list_variants(opts: AblateOptions) -> str:
     """One line per variant: name, Table 2 row, generator parameters at the base recipe, description."""
     base = base_config(opts)
     lines = [f"{'variant':<16}{'Table 2 row':<24}{'G params':>10}  description"]
-    for v in load_variants(opts.variants or None):
+    variants = load_variants(opts.variants or None)
+    for v, (_, _, params) in zip(variants, parameter_table(base, variants)):
         row = v.paper_row or "(not in the paper)"
-        lines.append(f"{v.name:<16}{row:<24}{count_parameters(v.apply(base)):>10,}  {v.description}")
+        lines.append(f"{v.name:<16}{row:<24}{params:>10,}  {v.description}")
     return "\n".join(lines)

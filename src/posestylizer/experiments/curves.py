@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from posestylizer.files import write_text_atomic
 from posestylizer.training.hooks import Hook
 
@@ -32,11 +30,6 @@ def read_curve(run_dir: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def evenly_spaced(n: int, count: int) -> list[int]:
-    """``count`` indices spread evenly over ``range(n)`` (all of them when ``count >= n``), sorted and distinct."""
-    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))}) if n else []
 
 
 class HeldOutCurve(Hook):

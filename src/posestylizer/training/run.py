@@ -77,8 +77,9 @@ def fixed_batch(dataset, count: int) -> dict:
     import torch
     from torch.utils.data import default_collate
 
-    n = len(dataset)
-    idx = sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))})
+    from posestylizer.data.dataset import evenly_spaced
+
+    idx = evenly_spaced(len(dataset), count)
     # Items may draw from the global RNG (random flips); the grid must not shift the training run's random stream.
     with torch.random.fork_rng(devices=[]):
         return default_collate([dataset[i] for i in idx])
