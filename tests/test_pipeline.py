@@ -83,6 +83,14 @@ def test_no_person(pipe, street):
         pipe.check_inputs(photo, person=(470, 20))
 
 
+@pytest.mark.parametrize("person", [(-5000, 20), (20, 1e9), (-900, -900, -800, -700)])
+def test_point_or_box_outside_the_photo_holds_nobody(pipe, street, person):
+    """The clipped window is empty: one NoPersonError, never an estimator handed a 0-pixel image (found by
+    hypothesis in test_hostile_properties: MediaPipe's framing divided by the zero height)."""
+    with pytest.raises(NoPersonError, match="no person found"):
+        pipe.check_inputs(street[0], person=person)
+
+
 def test_half_body_photo_is_refused_naming_the_legs(pipe):
     from skimage import data as skdata  # a core dependency; its sample photos ship in the wheel
     with pytest.raises(MissingKeypointsError, match="no legs found.*r_hip.*l_ankle"):

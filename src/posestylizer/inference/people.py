@@ -31,7 +31,7 @@ import numpy as np
 
 from posestylizer.errors import NoPersonError
 from posestylizer.inference.framing import torso_length
-from posestylizer.pose import pose_mask, present
+from posestylizer.pose import NUM_KEYPOINTS, pose_mask, present
 
 Estimator = Callable[[np.ndarray], np.ndarray]
 MIN_KEYPOINTS = 4  # fewer present keypoints than this is not a person (a stray hand, a face on a poster)
@@ -71,8 +71,11 @@ def _silhouette(kp: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _estimate_in(image: np.ndarray, estimator: Estimator, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Estimate on ``image[y0:y1, x0:x1]`` and return keypoints in the whole image's pixels."""
+    """Estimate on ``image[y0:y1, x0:x1]`` and return keypoints in the whole image's pixels (all missing when the
+    window, clipped to the photo, is empty: a point or box outside the photo holds nobody)."""
     x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return np.full((NUM_KEYPOINTS, 2), -1, np.int64)
     kp = np.asarray(estimator(np.ascontiguousarray(image[y0:y1, x0:x1])), np.int64).copy()
     ok = present(kp)
     kp[ok] += (y0, x0)
