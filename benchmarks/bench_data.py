@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from posestylizer.data import check_dataset, get_layout, write_dataset
-from posestylizer.pose import heatmaps
+from posestylizer.keypoints.maps import heatmaps
 
 
 def rate(fn, items: list, seconds: float) -> float:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from posestylizer.bench.scene import full_body_sample, street_scene  # noqa: F401 - the tests' photos
-from posestylizer.checkpoint import save_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import save_generator
 from posestylizer.config import ModelConfig
-from posestylizer.contract import InputContract
 from posestylizer.models import Generator
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from posestylizer.pose import heatmaps
+from posestylizer.keypoints.maps import heatmaps
 
 GENERATOR_FIXTURES = ["aps_market_ngf8_bnstats.pt", "aps_fashion_ngf4.pt"]
 

@@ -17,9 +17,9 @@ from PIL import Image
 
 def tiny_checkpoint(folder: Path) -> Path:
     """An untrained APS generator at the market size (128x64, the synthetic photos' size), base width 8."""
-    from posestylizer.checkpoint import save_generator
+    from posestylizer.checkpoints.contract import InputContract
+    from posestylizer.checkpoints.native import save_generator
     from posestylizer.config import load_config
-    from posestylizer.contract import InputContract
     from posestylizer.models import Generator
 
     cfg = load_config("market", overrides=["model.ngf=8", "model.n_blocks=2"])

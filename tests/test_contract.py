@@ -9,16 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from posestylizer.checkpoint import load_generator, save_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import load_generator, save_generator
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig, load_config
-from posestylizer.contract import InputContract
 from posestylizer.data.dataset import PairDataset
 from posestylizer.data.synth import write_dataset
 from posestylizer.errors import CheckpointError
 from posestylizer.inference.batch import generate_results
 from posestylizer.models import Generator
-from posestylizer.viz import pair_filename, to_uint8
+from posestylizer.results.protocol import pair_filename, to_uint8
 
 TINY = ["model.ngf=4", "model.ndf=4", "model.n_blocks=2", "train.batch_size=4", "train.epoch_length=4",
         "train.epochs=1", "train.epochs_decay=0", "data.num_workers=0", "loss.perceptual=false"]  # fmt: skip

@@ -11,10 +11,10 @@ import torchvision
 from reference_helpers import GENERATOR_FIXTURES, fixture_inputs
 
 from posestylizer import load_generator
-from posestylizer.checkpoint import save_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import save_generator
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig
-from posestylizer.contract import InputContract
 from posestylizer.errors import CheckpointError
 from posestylizer.models import Generator
 
@@ -79,7 +79,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("posestylizer.checkpoint.save_file", boom)
+    monkeypatch.setattr("posestylizer.checkpoints.native.save_file", boom)
     with pytest.raises(OSError):
         save_generator(Generator(cfg), cfg, tmp_path / "ckpt", _contract(cfg))
     assert (tmp_path / "ckpt" / "model.safetensors").read_bytes() == before

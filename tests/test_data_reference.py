@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from posestylizer.data import PairDataset, get_layout, write_annotations, write_pairs
-from posestylizer.pose import heatmaps, pose_mask
+from posestylizer.keypoints.maps import heatmaps, pose_mask
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from posestylizer.checkpoint import load_generator
+from posestylizer.checkpoints.native import load_generator
 from posestylizer.cli import main
 from posestylizer.config import load_config
 from posestylizer.data.synth import background_path, mask_path
-from posestylizer.demo import DEMO_METRICS, METHODS
+from posestylizer.demo.run import DEMO_METRICS, METHODS
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.evaluate import evaluate
 from posestylizer.metrics.inputs import EvalOptions

@@ -12,8 +12,9 @@ from PIL import Image
 
 from posestylizer.cli import main
 from posestylizer.data.formats import write_annotations, write_pairs
-from posestylizer.pose import draw_pose
-from posestylizer.viz import compose_grid, pair_filename
+from posestylizer.keypoints.maps import draw_pose
+from posestylizer.results.panels import compose_grid
+from posestylizer.results.protocol import pair_filename
 
 TOL = 1e-6
 
@@ -180,9 +181,9 @@ def test_keypoint_metrics_without_annotation_are_skipped_with_a_note(ref, tmp_pa
 
 @pytest.fixture(scope="module")
 def synth_checkpoint(tmp_path_factory):
-    from posestylizer.checkpoint import save_generator
+    from posestylizer.checkpoints.contract import InputContract
+    from posestylizer.checkpoints.native import save_generator
     from posestylizer.config import load_config
-    from posestylizer.contract import InputContract
     from posestylizer.models import Generator
 
     root = tmp_path_factory.mktemp("synth")

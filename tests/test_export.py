@@ -11,9 +11,9 @@ import torch
 from extras_helpers import need
 from reference_helpers import fixture_inputs
 
-from posestylizer.checkpoint import load_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import load_generator
 from posestylizer.cli import main
-from posestylizer.contract import InputContract
 
 need("onnxruntime")
 need("onnxscript")

@@ -11,14 +11,15 @@ import torch
 from cli_helpers import failing_run
 from PIL import Image
 
-from posestylizer.checkpoint import load_generator, save_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import load_generator, save_generator
 from posestylizer.cli import main
 from posestylizer.config import load_config
-from posestylizer.contract import InputContract
 from posestylizer.data.dataset import PairDataset
 from posestylizer.data.formats import read_pairs, write_pairs
 from posestylizer.models import Generator
-from posestylizer.viz import pair_filename, pair_panels, panel_row
+from posestylizer.results.panels import pair_panels, panel_row
+from posestylizer.results.protocol import pair_filename
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline_helpers import small_checkpoint, street_scene
 
 from posestylizer.cli import main
-from posestylizer.poselibrary import pose_names
+from posestylizer.keypoints.library import pose_names
 
 need("mediapipe")
 

@@ -24,7 +24,7 @@ from server_helpers import person_photo, tiny_checkpoint
 from posestylizer.cli import main
 from posestylizer.data.formats import write_pairs
 from posestylizer.errors import ImageFileError
-from posestylizer.imagefiles import MAX_PIXELS, read_photo
+from posestylizer.runtime.imagefiles import MAX_PIXELS, read_photo
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:

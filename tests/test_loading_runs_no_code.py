@@ -124,7 +124,7 @@ def test_train_resume_refuses_a_pickled_training_state(synth, tmp_path, capsys):
 
 
 def test_python_api_refuses_pickled_code(tmp_path):
-    from posestylizer.checkpoint import load_generator
+    from posestylizer.checkpoints.native import load_generator
     from posestylizer.inference import PoseStylizerPipeline
 
     marker = tmp_path / "pwned"

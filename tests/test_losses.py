@@ -12,7 +12,7 @@ from torch import nn
 
 from posestylizer.config import LossConfig, load_config
 from posestylizer.errors import WeightsError
-from posestylizer.losses import APSObjective, VGGRelu12, gan_loss, load_perceptual, load_vgg_relu12
+from posestylizer.training.losses import APSObjective, VGGRelu12, gan_loss, load_perceptual, load_vgg_relu12
 
 
 def test_gan_loss_bce_and_lsgan_values():

@@ -8,13 +8,14 @@ import torch
 from skimage.metrics import structural_similarity
 
 from posestylizer.errors import ConfigError
+from posestylizer.keypoints.maps import pose_mask
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 from posestylizer.metrics.pixel import add_white_bands, apply_mask, l1, psnr
 from posestylizer.metrics.registry import METRICS, PROTOCOLS, resolve_metrics
 from posestylizer.metrics.results import per_image_result
 from posestylizer.metrics.ssim import TRUNCATE_13TAP, ssim
-from posestylizer.pose import pose_mask
-from posestylizer.viz import compose_grid, pair_filename, pair_from_name, split_grid, to_uint8
+from posestylizer.results.panels import compose_grid
+from posestylizer.results.protocol import pair_filename, pair_from_name, split_grid, to_uint8
 
 TOL = 1e-6
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from weights_helpers import write_random_weights
 
+from posestylizer.checkpoints.pretrained import STANDARD_NAMES, resolve_weights
 from posestylizer.errors import WeightsError
 from posestylizer.metrics.inception import (
     FID_FEATURE,
@@ -18,7 +19,6 @@ from posestylizer.metrics.inception import (
     reference_statistics,
 )
 from posestylizer.metrics.perceptual import LPIPS
-from posestylizer.weights import STANDARD_NAMES, resolve_weights
 
 
 def _images(n, seed, size=(48, 32)):

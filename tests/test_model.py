@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
+from posestylizer.checkpoints.convert import reference_discriminator_to_native, reference_to_native
 from posestylizer.config import ModelConfig, load_config
-from posestylizer.convert import reference_discriminator_to_native, reference_to_native
 from posestylizer.errors import ConfigError
 from posestylizer.models import Generator, build_discriminators, init_generator_weights, plan_geometry
 from posestylizer.nn.norms import AdaIN, AdaPN, instance_normalize

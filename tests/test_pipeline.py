@@ -23,8 +23,8 @@ from posestylizer.errors import (
 )
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.inference.framing import FRAMINGS, ankle_bottom, face_top, torso_length
-from posestylizer.pose import heatmaps, present
-from posestylizer.poselibrary import pose_names
+from posestylizer.keypoints.library import pose_names
+from posestylizer.keypoints.maps import heatmaps, present
 
 need("mediapipe")
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from train_helpers import ToyPairs, tiny_config
 
-from posestylizer import precision
-from posestylizer.precision import choose_precision, native_bf16, read_cpu_flags
+from posestylizer.runtime import precision
+from posestylizer.runtime.precision import choose_precision, native_bf16, read_cpu_flags
 from posestylizer.training.distributed import DistInfo
 from posestylizer.training.loop import Trainer
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from posestylizer.progress import QUIET, Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 
 def test_quiet_returns_the_iterable_itself():

@@ -17,9 +17,9 @@ from PIL import Image
 from pipeline_helpers import street_scene
 from server_helpers import jpeg, person_photo, png, tiny_checkpoint
 
-from posestylizer import precision
 from posestylizer.inference import PoseStylizerPipeline
-from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.runtime import precision
 from posestylizer.server import create_app
 
 LIMIT = 100_000  # bytes per file: the synthetic photos are ~20 kB, the street photo 65 kB

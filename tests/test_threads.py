@@ -1,4 +1,4 @@
-"""Thread choice by timing (posestylizer.threads) and the demo's use of it."""
+"""Thread choice by timing (posestylizer.runtime.threads) and the demo's use of it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from posestylizer.threads import fastest_threads, thread_candidates
+from posestylizer.runtime.threads import fastest_threads, thread_candidates
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def test_fastest_threads_keeps_the_count_whose_step_is_fastest(slow_count):
 
 
 def test_demo_choose_threads_honours_an_explicit_count():
-    from posestylizer.demo import choose_threads
+    from posestylizer.demo.run import choose_threads
 
     assert "3 CPU threads" in choose_threads(None, None, 3) and torch.get_num_threads() == 3
 
@@ -61,7 +61,7 @@ def test_probe_stops_timing_rounds_after_max_seconds():
 def test_demo_probe_times_real_training_steps_and_leaves_the_run_unchanged():
     from train_helpers import ToyPairs, tiny_config
 
-    from posestylizer.demo import choose_threads
+    from posestylizer.demo.run import choose_threads
     from posestylizer.training.distributed import DistInfo
     from posestylizer.training.loop import Trainer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from posestylizer.checkpoint import load_generator
+from posestylizer.checkpoints.native import load_generator
 from posestylizer.cli import main
 from posestylizer.config import load_config
 from posestylizer.data.synth import write_dataset
@@ -88,7 +88,7 @@ def test_cli_paths_are_values_not_override_text(path, tmp_path):
 def _write_authors_run(folder: Path, cfg, reference_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """latest_netG/netD_PB/netD_PP.pth under the authors' key names (§3.9, §4; G saved through DataParallel), holding
     random weights of this config's networks; returns the written weights under our names."""
-    from posestylizer.convert import reference_discriminator_to_native, reference_to_native
+    from posestylizer.checkpoints.convert import reference_discriminator_to_native, reference_to_native
     from posestylizer.models import Generator, build_discriminators, init_generator_weights
 
     torch.manual_seed(5)  # not the run's seed: loaded weights differ from a fresh start
@@ -132,7 +132,7 @@ def test_init_from_starts_g_and_both_ds_from_the_authors_files(synth_root, tmp_p
 
 
 def test_authors_files_are_found_by_folder_or_name(tmp_path):
-    from posestylizer.convert import find_reference_files
+    from posestylizer.checkpoints.convert import find_reference_files
     from posestylizer.errors import CheckpointError
 
     for name in ("latest_netG.pth", "latest_netD_PP.pth", "800_netD_PB.pth"):

@@ -137,7 +137,7 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path)
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path, monkeypatch):
-    from posestylizer import files
+    from posestylizer.runtime import files
 
     real_fsync, calls = os.fsync, []
 

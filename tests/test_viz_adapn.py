@@ -10,16 +10,16 @@ import torch
 from PIL import Image
 from pipeline_helpers import full_body_sample
 
-from posestylizer.checkpoint import save_generator
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import save_generator
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig
-from posestylizer.contract import InputContract
 from posestylizer.data.dataset import image_to_tensor
 from posestylizer.data.formats import write_annotations
 from posestylizer.experiments.adapn_maps import adanorm_maps
 from posestylizer.keypoints import to_openpose_json
+from posestylizer.keypoints.maps import heatmaps
 from posestylizer.models import Generator
-from posestylizer.pose import heatmaps
 
 SIZE = (64, 32)
 
@@ -68,7 +68,7 @@ def test_maps_match_a_hand_computation(files):
     result = adanorm_maps(files["adapn"], root / "person.png", source_pose=root / "annotations.csv")
     assert [m.label for m in result.maps] == [f"Dec {i} norm{j}" for i in (1, 2, 3) for j in (1, 2)]
     assert [m.size for m in result.maps] == [(16, 8), (16, 8), (32, 16), (32, 16), (64, 32), (64, 32)]
-    from posestylizer.checkpoint import load_generator
+    from posestylizer.checkpoints.native import load_generator
 
     g = load_generator(files["adapn"])
     with torch.no_grad():

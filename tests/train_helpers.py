@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from posestylizer.config import load_config
-from posestylizer.pose import heatmaps
+from posestylizer.keypoints.maps import heatmaps
 
 TINY = [
     "model.image_size=[32,16]", "model.n_blocks=2", "model.ngf=4", "model.ndf=4", "train.batch_size=4",

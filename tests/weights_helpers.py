@@ -12,7 +12,7 @@ from unittest import mock
 import torch
 from torch import nn
 
-from posestylizer.weights import STANDARD_NAMES, TORCHVISION_ARCHS
+from posestylizer.checkpoints.pretrained import STANDARD_NAMES, TORCHVISION_ARCHS
 
 
 def _kaiming_(module: nn.Module, generator: torch.Generator) -> None:

@@ -27,7 +27,7 @@ from pipeline_helpers import street_scene
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.inference.animate import animate
 from posestylizer.inference.video import write_clip
-from posestylizer.viz import panel_row, stack_rows
+from posestylizer.results.panels import panel_row, stack_rows
 
 FRAMES = 16
 PICKED = (0, 5, 10)

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from posestylizer.checkpoint import CONFIG
+from posestylizer.checkpoints.native import CONFIG
 from posestylizer.cli import main
 from posestylizer.experiments.fig8 import NORM_NAMES
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pipeline_helpers import street_scene
 
 from posestylizer.inference import PoseStylizerPipeline
-from posestylizer.pose import draw_pose
+from posestylizer.keypoints.maps import draw_pose
 
 POSES = ("front", "back", "right_profile", "walking", "arms_out", "arms_raised", "waving", "sitting")
 SCALE = 3  # model pixels -> picture pixels (nearest), so a 64x32 result can be seen

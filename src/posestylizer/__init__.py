@@ -10,7 +10,7 @@ __all__ = ["PoseStylizerPipeline", "__version__", "load_generator"]
 def __getattr__(name: str):
     # Lazy so that `import posestylizer` (and the CLI's --help) does not pay for importing torch.
     if name == "load_generator":
-        from posestylizer.checkpoint import load_generator
+        from posestylizer.checkpoints.native import load_generator
 
         return load_generator
     if name == "PoseStylizerPipeline":

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from posestylizer.errors import ConfigError
-from posestylizer.files import write_text_atomic
+from posestylizer.runtime.files import write_text_atomic
 
 PRESETS = ("market", "fashion", "synthetic")
 

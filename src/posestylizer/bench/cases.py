@@ -54,7 +54,7 @@ def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentCon
     extra = [f"train.batch_size={batch}", *overrides]
     if preset == "demo" and not resources.files("posestylizer.configs").joinpath("demo.yaml").is_file():
         # Revisions before configs/demo.yaml kept the demo recipe as overrides of the synthetic preset in demo.py.
-        from posestylizer.demo import DEMO_OVERRIDES
+        from posestylizer.demo.run import DEMO_OVERRIDES
 
         return load_config("synthetic", overrides=[*DEMO_OVERRIDES, *extra])
     return load_config(preset, overrides=extra)
@@ -114,9 +114,9 @@ class _Length(torch.utils.data.Dataset):
 
 
 def train_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: dict) -> Case:
-    from posestylizer.losses import VGGRelu12
     from posestylizer.training.distributed import DistInfo
     from posestylizer.training.loop import Trainer
+    from posestylizer.training.losses import VGGRelu12
 
     # Random VGG weights cost what the real ones do; none can be downloaded here.
     vgg = VGGRelu12() if cfg.loss.perceptual and cfg.loss.lambda_perceptual else None
@@ -138,7 +138,7 @@ def _synthetic_people(tmp: Path, size: tuple[int, int]) -> Path:
     try:
         from posestylizer.data.resize import resize_dataset
     except ModuleNotFoundError:  # revisions before data/resize.py had the demo's own copy of it
-        from posestylizer.demo import downscale_dataset as resize_dataset
+        from posestylizer.demo.run import downscale_dataset as resize_dataset
     resize_dataset(tmp / "full", tmp / "resized", size)
     return tmp / "resized"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from posestylizer.precision import NATIVE_BF16_CPU_FLAGS, read_cpu_flags
-from posestylizer.threads import usable_cores
+from posestylizer.runtime.precision import NATIVE_BF16_CPU_FLAGS, read_cpu_flags
+from posestylizer.runtime.threads import usable_cores
 
 # Flags that decide which kernels run: vector width, FMA, bf16/fp16/int8 dot products, AMX tiles.
 RELEVANT_FLAGS = (

@@ -96,7 +96,7 @@ def build_pipeline(cfg, device: torch.device, options: dict, estimator=None):
                                                               estimator=estimator)  # fmt: skip
         words = f"checkpoint {Path(checkpoint).name}"
     else:
-        from posestylizer.contract import InputContract
+        from posestylizer.checkpoints.contract import InputContract
         from posestylizer.models import Generator
 
         torch.manual_seed(0)
@@ -149,7 +149,7 @@ def animate_case(cfg, batch: int, device: torch.device, options: dict):
     from posestylizer.bench.case import Case
 
     anim = _require("posestylizer.inference.animate", "render_track", "DrivingTrack")
-    library = _require("posestylizer.poselibrary", "library_pose", "pose_names")
+    library = _require("posestylizer.keypoints.library", "library_pose", "pose_names")
     clock = StageClock(device, ("poses", "generation", "compose"))
     pipe, setting = build_pipeline(cfg, device, options)
     photo, truth = _photos(1, cfg.data.layout)[0]

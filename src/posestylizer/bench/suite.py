@@ -15,7 +15,7 @@ from posestylizer.bench.machine import load_average, machine_facts
 from posestylizer.bench.report import machine_line, markdown_table
 from posestylizer.bench.revision import CodeSide, baseline_side, revision_side, this_side
 from posestylizer.bench.runner import BenchError, run_bench, write_json_atomic
-from posestylizer.precision import choose_precision
+from posestylizer.runtime.precision import choose_precision
 
 
 @dataclass

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from posestylizer.checkpoint import convert_reference
+    from posestylizer.checkpoints.native import convert_reference
 
     out, cfg = convert_reference(args.ref_file, args.out_dir, preset=args.preset, image_size=args.image_size)
     print(

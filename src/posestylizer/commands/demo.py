@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from posestylizer.demo import DemoOptions, run_demo
+    from posestylizer.demo.run import DemoOptions, run_demo
 
     options = DemoOptions(
         minutes=args.minutes, out=args.out, identities=args.identities, poses=args.poses,

@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.write import format_table, write_reports
-    from posestylizer.progress import Progress
+    from posestylizer.runtime.progress import Progress
 
     _check_inputs(args)
     progress = Progress(not args.quiet)

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="export a generator checkpoint to ONNX (dynamic batch axis, input contract in the file's metadata)",
         description="Writes fake_img = G(src_img, src_pose, tgt_pose) as ONNX (opset 18) with a dynamic batch "
         "axis; the checkpoint's input contract (image size, pose-map sigma, keypoint order, layout) goes into the "
-        "file's metadata_props as posestylizer.contract. The file is then run once in onnxruntime against "
+        "file's metadata_props as posestylizer.checkpoints.contract. The file is then run once in onnxruntime against "
         "PyTorch and the largest difference printed. Needs pip install 'posestylizer[onnx]'.",
     )
     p.add_argument("--checkpoint", required=True, help="native checkpoint folder, training run folder or "
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from posestylizer.checkpoint import load_generator, require_contract
+    from posestylizer.checkpoints.native import load_generator, require_contract
     from posestylizer.inference.export import export_onnx
 
     model = load_generator(args.checkpoint, preset=args.preset)

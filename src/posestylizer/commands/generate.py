@@ -87,12 +87,12 @@ def parse_person(text: str | None) -> tuple[float, ...] | None:
 
 def save_image(image, path: str | Path) -> Path:
     """Write an image (PIL or uint8 array) atomically: a temporary sibling renamed into place."""
-    from posestylizer import viz
+    from posestylizer.runtime.imagefiles import save_image
 
     path = Path(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ConfigError(f"{path}: unknown image type; end the file name with {', '.join(IMAGE_SUFFIXES)}")
-    return viz.save_image(image, path)
+    return save_image(image, path)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from posestylizer.errors import DataError
-from posestylizer.imagefiles import image_files
+from posestylizer.runtime.imagefiles import image_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +52,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import write_annotations
     from posestylizer.estimators import estimate_files, get_estimator
-    from posestylizer.pose import present
-    from posestylizer.progress import Progress
+    from posestylizer.keypoints.maps import present
+    from posestylizer.runtime.progress import Progress
 
     paths = _expand(args.images)
     options = {"weights": args.weights, "device": args.device, "scales": args.scales} \
@@ -116,7 +116,7 @@ def _register_export(pose_sub) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import write_annotations
     from posestylizer.keypoints.io import import_keypoints
-    from posestylizer.pose import present
+    from posestylizer.keypoints.maps import present
 
     result = import_keypoints(
         args.files, fmt=args.fmt, image_size=_size(args.image_size), source_size=_size(args.source_size),
@@ -164,7 +164,7 @@ def _register_list(pose_sub) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from posestylizer.poselibrary import describe, pose_names
+    from posestylizer.keypoints.library import describe, pose_names
 
     names = pose_names()
     for name in names:
@@ -173,7 +173,7 @@ def run_list(args: argparse.Namespace) -> int:
         from posestylizer.commands.generate import save_image
         from posestylizer.inference.framing import framing_for
         from posestylizer.inference.retarget import fit_inside
-        from posestylizer.poselibrary import library_pose, pose_sheet
+        from posestylizer.keypoints.library import library_pose, pose_sheet
 
         size = (256, 128) if args.layout == "market" else (256, 176)
         framing = framing_for(args.layout)

@@ -26,8 +26,8 @@ from posestylizer.data.formats import (
     validate_keypoints,
 )
 from posestylizer.data.layouts import PHASES, Layout, get_layout
-from posestylizer.imagefiles import displayed_size
-from posestylizer.progress import Progress
+from posestylizer.runtime.imagefiles import displayed_size
+from posestylizer.runtime.progress import Progress
 
 
 @dataclass

@@ -7,7 +7,7 @@ authors' 18 GB / 160 GB of ``.npy`` files is needed; users who have them can rea
 
 The dataset is validated when it is built (:func:`~posestylizer.data.check.check_dataset`): a missing or truncated
 image, a malformed row or a pair naming an unknown image stops here with the full report, not in the middle of an epoch.
-A passed check is remembered in the user cache (:func:`~posestylizer.files.user_cache_dir`) under the names, sizes and
+A passed check is remembered in the user cache (:func:`~posestylizer.runtime.files.user_cache_dir`) under the names, sizes and
 modification times of the files it read, so an unchanged dataset is decoded once, not on every construction.
 """
 
@@ -25,9 +25,9 @@ import torch
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.errors import DataError, ImageFileError
-from posestylizer.files import user_cache_dir, write_text_atomic
-from posestylizer.imagefiles import read_photo
-from posestylizer.pose import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
+from posestylizer.keypoints.maps import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
+from posestylizer.runtime.files import user_cache_dir, write_text_atomic
+from posestylizer.runtime.imagefiles import read_photo
 
 
 def evenly_spaced(n: int, count: int) -> list[int]:
@@ -37,7 +37,7 @@ def evenly_spaced(n: int, count: int) -> list[int]:
 
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`~posestylizer.imagefiles.read_photo`:
+    """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`~posestylizer.runtime.imagefiles.read_photo`:
     EXIF orientation applied, gray/CMYK/16-bit/transparent converted); DataError if unreadable or not ``size``."""
     try:
         arr = read_photo(path)

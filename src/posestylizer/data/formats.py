@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.files import write_text_atomic
-from posestylizer.imagefiles import name_problem
-from posestylizer.pose import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
+from posestylizer.runtime.files import write_text_atomic
+from posestylizer.runtime.imagefiles import name_problem
 
 ANNOTATION_HEADER = ("name", "keypoints_y", "keypoints_x")
 MAX_COORD = 1_000_000  # largest keypoint coordinate read (beyond it, int64 arithmetic on pixels could overflow)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from posestylizer.data.layouts import Layout, get_layout
-from posestylizer.pose import present
+from posestylizer.keypoints.maps import present
 
 # Keypoints an image needs to be paired: R-shoulder, L-shoulder, R-hip, L-hip (COCO-18 indices).
 PAIR_REQUIRED_KEYPOINTS = (2, 5, 8, 11)

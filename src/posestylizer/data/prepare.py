@@ -31,8 +31,8 @@ from posestylizer.data.prepare_report import PrepareReport
 from posestylizer.data.prepare_sources import RawImage, fashion_images, market_images, split_from_lists
 from posestylizer.data.prepare_work import Outcome, Task, init_worker, output_path, prepare_image
 from posestylizer.errors import DataError
-from posestylizer.files import atomic_path
-from posestylizer.progress import Progress
+from posestylizer.runtime.files import atomic_path
+from posestylizer.runtime.progress import Progress
 
 KINDS = {"market1501": "market", "deepfashion": "fashion"}  # dataset -> layout preset
 JOURNAL = Path(".prepare") / "journal.jsonl"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posestylizer.errors import DataError
-from posestylizer.imagefiles import image_files
+from posestylizer.runtime.imagefiles import image_files
 
 MARKET_FOLDERS = {"train": "bounding_box_train", "test": "bounding_box_test"}
 MARKET_JUNK = ("-1", "0000")

@@ -17,7 +17,7 @@ from posestylizer.data.pairs import pairable
 from posestylizer.data.prepare_keypoints import Frame
 from posestylizer.data.prepare_sources import RawImage
 from posestylizer.errors import UserError
-from posestylizer.files import atomic_path
+from posestylizer.runtime.files import atomic_path
 
 # Why an image is left out, as the report words it (keys are what the journal stores).
 REASONS = {

@@ -19,8 +19,8 @@ from posestylizer.data.formats import read_annotations, write_annotations
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.data.synth import background_path, mask_path
 from posestylizer.errors import DataError
-from posestylizer.pose import present
-from posestylizer.progress import QUIET, Progress
+from posestylizer.keypoints.maps import present
+from posestylizer.runtime.progress import QUIET, Progress
 
 MARKER = "resize.json"  # written into every resized copy; only such a folder is replaced by a later resize
 JPEG_QUALITY = 95

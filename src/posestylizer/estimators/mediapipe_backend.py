@@ -30,12 +30,10 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError
-from posestylizer.estimators.base import missing_keypoints, to_pixels
+from posestylizer.estimators.base import missing_keypoints
+from posestylizer.keypoints.blazepose import BLAZEPOSE_TO_COCO18, NECK, SHOULDERS, blazepose_to_coco18  # noqa: F401 (re-exported for tests)
 
 # BlazePose-33 landmark for each COCO-18 keypoint; the neck (1) is the midpoint of the shoulders (11, 12).
-NECK = -2
-BLAZEPOSE_TO_COCO18 = (0, NECK, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
-SHOULDERS = (11, 12)
 
 ROI_MODES = ("auto", "detect", "crop")
 # A detected body whose 33 landmarks (visible or not) all lie within this share of the image size outside its border
@@ -43,28 +41,6 @@ ROI_MODES = ("auto", "detect", "crop")
 INSIDE_MARGIN = 0.05
 # The landmark model file of each model_complexity, inside the mediapipe package.
 LANDMARK_MODELS = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite", 2: "pose_landmark_heavy.tflite"}
-
-
-def blazepose_to_coco18(landmarks: np.ndarray, size: tuple[int, int], min_visibility: float = 0.5) -> np.ndarray:
-    """Map BlazePose landmarks to COCO-18 (y, x) pixels.
-
-    Args:
-        landmarks: (33, 3) normalised (x, y, visibility) as MediaPipe reports them.
-        size: (H, W) of the image the landmarks refer to.
-        min_visibility: landmarks below this are missing (-1); the neck needs both shoulders.
-    """
-    h, w = size
-    lm = np.asarray(landmarks, dtype=np.float64)
-    xs, ys, vis = lm[:, 0] * w, lm[:, 1] * h, lm[:, 2]
-    out_y, out_x = np.full(18, np.nan), np.full(18, np.nan)
-    for coco, blaze in enumerate(BLAZEPOSE_TO_COCO18):
-        if blaze == NECK:
-            if all(vis[s] >= min_visibility for s in SHOULDERS):
-                out_y[coco] = ys[list(SHOULDERS)].mean()
-                out_x[coco] = xs[list(SHOULDERS)].mean()
-        elif vis[blaze] >= min_visibility:
-            out_y[coco], out_x[coco] = ys[blaze], xs[blaze]
-    return to_pixels(out_y, out_x, size)
 
 
 @dataclass(frozen=True)

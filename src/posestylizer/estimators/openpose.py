@@ -24,10 +24,10 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
+from posestylizer.checkpoints.pretrained import read_state_dict
 from posestylizer.errors import WeightsError
 from posestylizer.estimators.base import missing_keypoints
-from posestylizer.pose import SKELETON
-from posestylizer.weights import read_state_dict
+from posestylizer.keypoints.maps import SKELETON
 
 PAF_CHANNELS = 38
 HEATMAP_CHANNELS = 19  # 18 parts + background

@@ -29,8 +29,8 @@ from posestylizer.experiments.curves import HeldOutCurve
 from posestylizer.experiments.params import count_parameters, parameter_table
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
-from posestylizer.files import write_text_atomic
-from posestylizer.progress import Progress
+from posestylizer.runtime.files import write_text_atomic
+from posestylizer.runtime.progress import Progress
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
 RESULT_FILE = "result.json"
@@ -158,7 +158,7 @@ def inception_available(weights_dir: str | None) -> bool:
     downloaded. A ``weights_dir`` without the file is a WeightsError (the user asked for it)."""
     import torch
 
-    from posestylizer.weights import STANDARD_NAMES, resolve_weights
+    from posestylizer.checkpoints.pretrained import STANDARD_NAMES, resolve_weights
 
     if weights_dir:
         resolve_weights("inception", weights_dir)  # raises the one-line error when the file is not there
@@ -174,8 +174,8 @@ def table_metrics(data: StudyData, opts: AblateOptions) -> list[str]:
 
 def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: AblateOptions) -> dict[str, float]:
     """The final held-out evaluation of a run's exported generator; writes ``<run_dir>/eval/metrics.json|csv``."""
-    from posestylizer.checkpoint import load_generator
-    from posestylizer.demo import generate_pairs
+    from posestylizer.checkpoints.native import load_generator
+    from posestylizer.demo.run import generate_pairs
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.inputs import EvalOptions
     from posestylizer.metrics.write import write_reports

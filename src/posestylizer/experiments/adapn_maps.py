@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from posestylizer.errors import DataError
-from posestylizer.pose import heatmaps
+from posestylizer.keypoints.maps import heatmaps
 
 # Decoder norms are named decoder.fg_blocks.<i>.norm<j> (models/generator.py); "Dec i" counts blocks from 1 like the
 # paper's figure.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from posestylizer.files import write_text_atomic
+from posestylizer.runtime.files import write_text_atomic
 from posestylizer.training.hooks import Hook
 
 CURVE_FILE = "curve.jsonl"
@@ -86,7 +86,7 @@ def evaluate_generator(generate, batches: list[dict]) -> dict[str, float]:
     from posestylizer.metrics.collect import Collection, ResultItem
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.inputs import EvalOptions
-    from posestylizer.viz import pair_filename, to_uint8
+    from posestylizer.results.protocol import pair_filename, to_uint8
 
     items = []
     for batch in batches:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.experiments.adapn_maps import AdaNormMaps
-from posestylizer.files import atomic_path
-from posestylizer.pose import draw_pose, present
+from posestylizer.keypoints.maps import draw_pose, present
+from posestylizer.runtime.files import atomic_path
 
 COLOUR_MODES = ("deviation", "absolute")
 ROWS = (("beta", "bias $y_b$ (β)"), ("gamma", "scale $y_w$ (γ)"))

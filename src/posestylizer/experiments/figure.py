@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from posestylizer.experiments.curves import read_curve
-from posestylizer.files import atomic_path
+from posestylizer.runtime.files import atomic_path
 
 # (variant folder, legend label, colour): the paper's pair, AdaIN against the full model's AdaPN.
 FIG7_LINES = (("adain", "AdaIN (APS w/ AdaIN)", "tab:orange"), ("full", "AdaPN (full model)", "tab:blue"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from posestylizer.errors import ConfigError
 from posestylizer.experiments.variants import Variant, load_variant
-from posestylizer.files import write_text_atomic
+from posestylizer.runtime.files import write_text_atomic
 
 SPREAD = "half the range over seeds, (max - min) / 2"
 # Table 2's columns (paper protocol) and the synthetic data's ground-truth foreground IoU, in table order.

@@ -38,8 +38,8 @@ from posestylizer.inference.video import (
     iter_video,
     read_pose_rows,
 )
-from posestylizer.pose import draw_pose, present
-from posestylizer.viz import panel_row
+from posestylizer.keypoints.maps import draw_pose, present
+from posestylizer.results.panels import panel_row
 
 Progress = Callable[[Iterable, str, int | None], Iterable]
 MIN_OUTPUT_HEIGHT = 256  # frames are enlarged (nearest) to at least this height, like the pipeline's panels

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import torch
 
-from posestylizer.precision import autocast, inference_precision
-from posestylizer.viz import batch_rows, pair_filename, save_image, save_paper_grid, to_uint8
+from posestylizer.results.panels import batch_rows
+from posestylizer.results.protocol import pair_filename, save_paper_grid, to_uint8
+from posestylizer.runtime.imagefiles import save_image
+from posestylizer.runtime.precision import autocast, inference_precision
 
 
 @dataclass
@@ -51,11 +53,11 @@ def generate_results(
             trained on.
         pairs_file: pair CSV (``from,to``) instead of the dataset's test pairs.
         preset: for an authors' ``.pth``, which paper model it is (``market``, ``fashion``).
-        precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto`` (:func:`~posestylizer.precision.inference_precision`;
+        precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto`` (:func:`~posestylizer.runtime.precision.inference_precision`;
             autocast on the model's device).
         progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
     """
-    from posestylizer.checkpoint import load_generator, require_contract
+    from posestylizer.checkpoints.native import load_generator, require_contract
     from posestylizer.data.dataset import PairDataset
 
     choice = inference_precision(precision, torch.device(device))

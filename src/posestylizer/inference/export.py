@@ -2,12 +2,12 @@
 
 The graph is ``fake_img = G(src_img, src_pose, tgt_pose)`` with a dynamic batch axis; the inputs are what the
 checkpoint's input contract says they must be, and the file carries that contract in its ``metadata_props``
-(``posestylizer.contract``: image size, heatmap sigma, keypoint convention, layout), so a runtime without
+(``posestylizer.checkpoints.contract``: image size, heatmap sigma, keypoint convention, layout), so a runtime without
 posestylizer can still render matching pose maps::
 
     import onnx, json
     meta = {p.key: p.value for p in onnx.load("aps.onnx").metadata_props}
-    json.loads(meta["posestylizer.contract"])["heatmap_sigma"]  # 6.0
+    json.loads(meta["posestylizer.checkpoints.contract"])["heatmap_sigma"]  # 6.0
 
 Export uses PyTorch's ``torch.export``-based exporter (``torch.onnx.export(dynamo=True)``, which needs onnxscript);
 the older TorchScript exporter is deprecated. After writing, the file is run once in onnxruntime against PyTorch on
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posestylizer.contract import InputContract
-from posestylizer.extras import import_extra
-from posestylizer.files import atomic_path
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.runtime.extras import import_extra
+from posestylizer.runtime.files import atomic_path
 
 INPUTS = ("src_img", "src_pose", "tgt_pose")
 OUTPUT = "fake_img"

@@ -14,7 +14,7 @@ Reference §1 says only that Market-1501 images are 128x64 pedestrian-detector c
 of the 256x256 studio photos; the synthetic presets were built to frame people like those (person height about 0.8-1
 of the image, feet near the bottom, centred).
 
-Coordinates are (y, x) pixels, -1 = missing (:mod:`posestylizer.pose`); boxes are (x0, y0, x1, y1) in pixels of the
+Coordinates are (y, x) pixels, -1 = missing (:mod:`posestylizer.keypoints.maps`); boxes are (x0, y0, x1, y1) in pixels of the
 photo, and may reach outside it (that part is padded, never stretched).
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError, MissingKeypointsError
-from posestylizer.pose import KEYPOINT_NAMES, MISSING, present
+from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, present
 
 NOSE, NECK, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP, R_ANKLE, L_ANKLE = 0, 1, 2, 5, 8, 11, 10, 13
 FACE = (0, 14, 15, 16, 17)

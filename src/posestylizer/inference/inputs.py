@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import InputError, PoseArrayError
-from posestylizer.imagefiles import IMAGE_EXTS, read_photo, to_rgb
-from posestylizer.pose import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
+from posestylizer.runtime.imagefiles import IMAGE_EXTS, read_photo, to_rgb
 
 KEYPOINT_FILE_EXTS = (".json", ".csv")
 
@@ -23,7 +23,7 @@ def load_image(source, what: str = "source") -> np.ndarray:
     """A photo as uint8 (H, W, 3) RGB from a path, a PIL image or an (H, W, 3) uint8 array.
 
     Files are read upright (EXIF orientation applied), grayscale, CMYK, 16-bit and transparent images converted
-    (:func:`~posestylizer.imagefiles.read_photo`); an empty, damaged, oversized or non-image file is one
+    (:func:`~posestylizer.runtime.imagefiles.read_photo`); an empty, damaged, oversized or non-image file is one
     :class:`~posestylizer.errors.ImageFileError` line.
     """
     if isinstance(source, (str, Path)):

@@ -31,7 +31,7 @@ import numpy as np
 
 from posestylizer.errors import NoPersonError
 from posestylizer.inference.framing import torso_length
-from posestylizer.pose import NUM_KEYPOINTS, pose_mask, present
+from posestylizer.keypoints.maps import NUM_KEYPOINTS, pose_mask, present
 
 Estimator = Callable[[np.ndarray], np.ndarray]
 MIN_KEYPOINTS = 4  # fewer present keypoints than this is not a person (a stray hand, a face on a poster)

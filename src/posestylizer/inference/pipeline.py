@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 import posestylizer.inference.framing as fr
-from posestylizer.contract import InputContract
+from posestylizer.checkpoints.contract import InputContract
 from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
 from posestylizer.inference.inputs import (
     classify_target,
@@ -39,10 +39,11 @@ from posestylizer.inference.inputs import (
 )
 from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
-from posestylizer.pose import draw_pose, heatmaps, present
-from posestylizer.poselibrary import library_pose, pose_names
-from posestylizer.precision import autocast, inference_precision
-from posestylizer.viz import panel_row, stack_rows, to_uint8
+from posestylizer.keypoints.library import library_pose, pose_names
+from posestylizer.keypoints.maps import draw_pose, heatmaps, present
+from posestylizer.results.panels import panel_row, stack_rows
+from posestylizer.results.protocol import to_uint8
+from posestylizer.runtime.precision import autocast, inference_precision
 
 TORSO = (fr.R_SHOULDER, fr.L_SHOULDER, fr.R_HIP, fr.L_HIP)  # what the training pairs require (reference §1.3)
 LEGS = (9, 10, 12, 13)  # knees and ankles
@@ -124,10 +125,10 @@ class PoseStylizerPipeline:
     Args:
         generator: an APS :class:`~posestylizer.models.Generator` in eval mode.
         contract: its input contract (image size, pose-map sigma, layout); default ``generator.contract`` (set by
-            :func:`~posestylizer.checkpoint.load_generator`), CheckpointError without one.
+            :func:`~posestylizer.checkpoints.native.load_generator`), CheckpointError without one.
         device: where it runs (``cpu``, ``cuda``, ``cuda:1``).
         precision: ``fp32``, ``bf16`` (autocast, CPU and CUDA), ``fp16`` (autocast, CUDA only) or ``auto`` (bf16
-            where the device computes it natively, else fp32: :func:`~posestylizer.precision.choose_precision`;
+            where the device computes it natively, else fp32: :func:`~posestylizer.runtime.precision.choose_precision`;
             ``auto`` prints its choice once to stderr; :attr:`precision` is the
             choice, :attr:`precision_reason` why). Generated images are converted to float32 before uint8.
         estimator: pose estimator (a callable uint8 (H, W, 3) -> (18, 2) (y, x)), a backend name
@@ -138,7 +139,7 @@ class PoseStylizerPipeline:
     def __init__(self, generator: torch.nn.Module, contract: InputContract | None = None, *,
                  device: str | torch.device = "cpu", precision: str = "fp32", estimator=None,
                  framing: fr.Framing | None = None) -> None:
-        from posestylizer.checkpoint import require_contract
+        from posestylizer.checkpoints.native import require_contract
 
         contract = contract or require_contract(generator, "generator")
         self.device = _device(device)
@@ -157,7 +158,7 @@ class PoseStylizerPipeline:
         Raises:
             CheckpointError: missing/unreadable checkpoint, or one without an input contract.
         """
-        from posestylizer.checkpoint import CONFIG, load_generator, require_contract
+        from posestylizer.checkpoints.native import CONFIG, load_generator, require_contract
 
         path = Path(path)
         if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():

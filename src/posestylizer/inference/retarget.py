@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from posestylizer.inference.framing import ankle_bottom, face_top, hip_center, neck_point, torso_length
-from posestylizer.pose import MISSING, present
+from posestylizer.keypoints.maps import MISSING, present
 
 
 def pose_scale(target: np.ndarray, source: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestylizer.pose import MISSING, NUM_KEYPOINTS, present
+from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS, present
 
 
 @dataclass(frozen=True)

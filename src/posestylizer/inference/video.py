@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from posestylizer.errors import DataError, InputError
-from posestylizer.extras import import_extra
-from posestylizer.imagefiles import image_files
+from posestylizer.runtime.extras import import_extra
+from posestylizer.runtime.imagefiles import image_files
 
 VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif")
 POSE_FILE_EXTS = (".csv",)
@@ -137,7 +137,7 @@ def gif_frame_ms(fps: float) -> int:
 
 def write_clip(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
     """Write uint8 (H, W, 3) frames of one size as a looping GIF (Pillow) or an H.264 MP4 (imageio-ffmpeg)."""
-    from posestylizer.files import atomic_path
+    from posestylizer.runtime.files import atomic_path
 
     path = check_output_path(path)
     if not frames:

@@ -1,6 +1,6 @@
 """Keypoint files in and out: OpenPose JSON, COCO keypoint annotations, BlazePose landmarks and PATN CSVs.
 
-Every reader returns float32 (18, 2) (y, x) pixels in COCO-18 / OpenPose order (:mod:`posestylizer.pose`), -1 for a
+Every reader returns float32 (18, 2) (y, x) pixels in COCO-18 / OpenPose order (:mod:`posestylizer.keypoints.maps`), -1 for a
 missing keypoint, in the coordinates of the image the file describes::
 
     from posestylizer.keypoints import read_pose_file, scale_pose

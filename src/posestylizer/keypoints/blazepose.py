@@ -6,8 +6,8 @@ of them (one per person, as the Tasks API returns). A landmark is ``{"x", "y", "
 ``[x, y, visibility]`` / ``[x, y, z, visibility]``. An optional ``image_size`` [H, W] (or ``height`` and ``width``)
 says which image the normalised coordinates refer to.
 
-The mapping to COCO-18 is the built-in estimator's own (:func:`posestylizer.estimators.mediapipe_backend.
-blazepose_to_coco18`), so imported landmarks and estimated ones agree exactly.
+The mapping to COCO-18 (:func:`blazepose_to_coco18`) is the one the built-in estimator uses too, so imported
+landmarks and estimated ones agree exactly.
 """
 
 from __future__ import annotations
@@ -17,11 +17,36 @@ import math
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.estimators.mediapipe_backend import BLAZEPOSE_TO_COCO18, NECK, blazepose_to_coco18
-from posestylizer.keypoints.core import choose_person, present_mask
+from posestylizer.keypoints.core import choose_person, present_mask, to_pixels
 
 NUM_LANDMARKS = 33
+NECK = -2  # COCO's neck has no BlazePose landmark: the mid-point of the shoulders
+# COCO-18 index -> BlazePose-33 landmark (design notes §4)
+BLAZEPOSE_TO_COCO18 = (0, NECK, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
+SHOULDERS = (11, 12)
 DEFAULT_MIN_VISIBILITY = 0.5
+
+
+def blazepose_to_coco18(landmarks: np.ndarray, size: tuple[int, int], min_visibility: float = 0.5) -> np.ndarray:
+    """Map BlazePose landmarks to COCO-18 (y, x) pixels.
+
+    Args:
+        landmarks: (33, 3) normalised (x, y, visibility) as MediaPipe reports them.
+        size: (H, W) of the image the landmarks refer to.
+        min_visibility: landmarks below this are missing (-1); the neck needs both shoulders.
+    """
+    h, w = size
+    lm = np.asarray(landmarks, dtype=np.float64)
+    xs, ys, vis = lm[:, 0] * w, lm[:, 1] * h, lm[:, 2]
+    out_y, out_x = np.full(18, np.nan), np.full(18, np.nan)
+    for coco, blaze in enumerate(BLAZEPOSE_TO_COCO18):
+        if blaze == NECK:
+            if all(vis[s] >= min_visibility for s in SHOULDERS):
+                out_y[coco] = ys[list(SHOULDERS)].mean()
+                out_x[coco] = xs[list(SHOULDERS)].mean()
+        elif vis[blaze] >= min_visibility:
+            out_y[coco], out_x[coco] = ys[blaze], xs[blaze]
+    return to_pixels(out_y, out_x, size)
 
 
 def _landmark(item, where: str, entry: str) -> tuple[float, float, float]:

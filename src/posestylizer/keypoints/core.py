@@ -1,7 +1,7 @@
 """What every keypoint format shares: the float (18, 2) pose, choosing a person, scaling and rounding.
 
 A pose here is a float32 array (18, 2) of (y, x) = (row, column) pixels in COCO-18 / OpenPose order
-(:data:`posestylizer.pose.KEYPOINT_NAMES`), -1 in both coordinates for a missing keypoint. Pixel centres sit at integer
+(:data:`posestylizer.keypoints.maps.KEYPOINT_NAMES`), -1 in both coordinates for a missing keypoint. Pixel centres sit at integer
 coordinates, as in the PATN annotation files. Poses stay in float until they are written to an annotation CSV, so that
 scaling between image sizes loses no precision.
 """
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.estimators.base import to_pixels
-from posestylizer.pose import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
 
 
 @dataclass(frozen=True)
@@ -105,3 +104,22 @@ def to_int_pose(keypoints: np.ndarray, size: tuple[int, int] | None = None) -> n
     kp = np.asarray(keypoints, dtype=np.float64).copy()
     kp[~present_mask(kp)] = np.nan
     return to_pixels(kp[:, 0], kp[:, 1], size)
+
+
+def missing_keypoints() -> np.ndarray:
+    """(18, 2) int64 array of -1: no keypoint found."""
+    return np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.int64)
+
+
+def to_pixels(y: np.ndarray, x: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """(18, 2) int64 (y, x) from float coordinates: rounded; NaN points, and points outside an image of ``size``
+    = (H, W) when it is given, become -1."""
+    kp = np.stack([np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)], axis=1)
+    ok = np.isfinite(kp).all(axis=1)
+    out = missing_keypoints()
+    out[ok] = np.rint(kp[ok]).astype(np.int64)
+    if size is not None:
+        h, w = size
+        inside = ok & (out[:, 0] >= 0) & (out[:, 0] < h) & (out[:, 1] >= 0) & (out[:, 1] < w)
+        out[~inside] = MISSING
+    return out

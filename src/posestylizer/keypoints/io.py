@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.files import write_text_atomic
-from posestylizer.imagefiles import IMAGE_EXTS, name_problem
 from posestylizer.keypoints import blazepose, openpose
 from posestylizer.keypoints.coco import to_coco
 from posestylizer.keypoints.core import PoseRecord, present_mask, scale_pose, to_int_pose
 from posestylizer.keypoints.files import OPENPOSE_SUFFIX, read_pose_records
+from posestylizer.runtime.files import write_text_atomic
+from posestylizer.runtime.imagefiles import IMAGE_EXTS, name_problem
 
 EXPORT_FORMATS = ("openpose", "coco", "blazepose")
 

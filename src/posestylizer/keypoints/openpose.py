@@ -14,7 +14,7 @@ import numpy as np
 
 from posestylizer.errors import DataError
 from posestylizer.keypoints.core import choose_person, pose_from_points, present_mask
-from posestylizer.pose import NUM_KEYPOINTS
+from posestylizer.keypoints.maps import NUM_KEYPOINTS
 
 # BODY_25 index of each COCO-18 keypoint. BODY_25 inserts MidHip at 8 and appends six foot points (19-24); the other
 # 18 parts are COCO-18's in the same order (OpenPose's pose/poseParameters.hpp part lists).

@@ -15,9 +15,9 @@ import numpy as np
 
 from posestylizer.data.dataset import read_image
 from posestylizer.errors import DataError
-from posestylizer.imagefiles import IMAGE_EXTS, image_files, is_image_file
-from posestylizer.progress import QUIET, Progress
-from posestylizer.viz import pair_from_name, split_grid
+from posestylizer.results.protocol import pair_from_name, split_grid
+from posestylizer.runtime.imagefiles import IMAGE_EXTS, image_files, is_image_file
+from posestylizer.runtime.progress import QUIET, Progress
 
 
 @dataclass

@@ -234,7 +234,7 @@ def _predictor(inputs: EvalInputs, no_prediction: list[str], predicted: list[Any
 
 def _jpeg_roundtrip(image: np.ndarray) -> np.ndarray:
     """The authors' crop scripts save each generated panel as JPEG (PIL default quality) before pose estimation."""
-    from posestylizer.viz import PAPER_JPEG_QUALITY
+    from posestylizer.results.protocol import PAPER_JPEG_QUALITY
 
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="JPEG", quality=PAPER_JPEG_QUALITY)

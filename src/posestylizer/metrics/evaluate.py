@@ -18,7 +18,7 @@ from posestylizer.metrics.inputs import EvalInputs, EvalOptions
 from posestylizer.metrics.registry import NEEDS, Metric, resolve_metrics
 from posestylizer.metrics.results import EvalReport, PairName
 from posestylizer.metrics.ssim import WINDOWS
-from posestylizer.progress import QUIET, Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 FASHION_BANDS = 40  # DeepFashion: 176 -> 256 wide (reference §7.2, addBounding)
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.pixel import add_white_bands, apply_mask
-from posestylizer.progress import QUIET, Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 T = TypeVar("T")
 
@@ -129,7 +129,7 @@ class EvalInputs:
 
     def pose_masks(self) -> list[np.ndarray | None]:
         """Boolean person masks of the targets drawn from their keypoints (reference §2), padded like the panels."""
-        from posestylizer.pose import pose_mask
+        from posestylizer.keypoints.maps import pose_mask
 
         def make() -> list[np.ndarray | None]:
             out = []

@@ -1,7 +1,7 @@
 """LPIPS (Zhang et al. 2018) with its shipped linear layers and a torchvision backbone from local or cached weights.
 
 The ``lpips`` package builds its backbone with torchvision and downloads ImageNet weights itself; here the backbone
-weights come through :mod:`posestylizer.weights` (same files, same names, offline with ``weights_dir``) and are copied
+weights come through :mod:`posestylizer.checkpoints.pretrained` (same files, same names, offline with ``weights_dir``) and are copied
 into lpips' slices, whose modules keep torchvision's layer indices as names.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posestylizer.checkpoints.pretrained import torchvision_features
 from posestylizer.metrics.batching import shape_batches
-from posestylizer.weights import torchvision_features
 
 BACKBONES = {"alex": "alexnet", "vgg": "vgg16"}
 

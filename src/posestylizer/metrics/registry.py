@@ -38,7 +38,7 @@ class Metric:
         settings: how it is computed, for the report: a text, or ``options -> text`` where options change it.
         description: what it measures, in one line.
         needs: inputs beyond the pairs (keys of :data:`NEEDS`); without them the metric is skipped with a note.
-        weights: pretrained files it needs (:mod:`posestylizer.weights` keys).
+        weights: pretrained files it needs (:mod:`posestylizer.checkpoints.pretrained` keys).
         setup: builds its networks before any metric runs (a missing weights file stops the run early).
     """
 

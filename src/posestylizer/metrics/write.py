@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from posestylizer.files import write_text_atomic
 from posestylizer.metrics.registry import METRICS
 from posestylizer.metrics.results import EvalReport, MetricResult
+from posestylizer.runtime.files import write_text_atomic
 
 
 def _cell(result: MetricResult | None) -> str:

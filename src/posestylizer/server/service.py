@@ -16,8 +16,8 @@ from pathlib import PurePath
 import numpy as np
 
 from posestylizer.inference.retarget import fit_inside
-from posestylizer.pose import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
-from posestylizer.poselibrary import library_pose, pose_names
+from posestylizer.keypoints.library import library_pose, pose_names
+from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.server.schemas import (
     Contract,
     Estimate,

@@ -15,7 +15,7 @@ from fastapi import HTTPException
 from PIL import Image
 
 from posestylizer.errors import ImageFileError
-from posestylizer.imagefiles import read_photo
+from posestylizer.runtime.imagefiles import read_photo
 
 STATUS = {"empty": 400, "damaged": 400, "too_large": 413, "not_image": 415}  # ImageFileError.kind -> HTTP status
 
@@ -37,7 +37,7 @@ def check_size(field: str, name: str, size: int, max_bytes: int) -> None:
 
 def decode_image(data: bytes, field: str, name: str, max_pixels: int) -> np.ndarray:
     """An uploaded file as a uint8 (H, W, 3) RGB array, upright (EXIF orientation applied), by the reader the command
-    line uses (:func:`~posestylizer.imagefiles.read_photo`).
+    line uses (:func:`~posestylizer.runtime.imagefiles.read_photo`).
 
     Raises:
         UploadRefused: 400 empty or damaged file; 413 more than ``max_pixels`` pixels (checked on the header, before

@@ -9,5 +9,5 @@
   reference's linear decay) or by a wall-clock budget;
 - :mod:`~posestylizer.training.pool`: the fake-pair image pool.
 
-The objective itself is :class:`posestylizer.losses.APSObjective`.
+The objective itself is :class:`posestylizer.training.losses.APSObjective`.
 """

@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 
 from posestylizer.errors import CheckpointError, TrainingDiverged
-from posestylizer.files import atomic_file, write_text_atomic
+from posestylizer.runtime.files import atomic_file, write_text_atomic
 from posestylizer.training.distributed import DistInfo, broadcast_from_main
 from posestylizer.training.loop import Trainer, reduce_stats
 from posestylizer.training.state import CheckpointDir
@@ -156,7 +156,7 @@ class ProgressBar(Hook):
     """tqdm on stderr: iterations of the epoch schedule, or seconds of a time budget; shows the latest losses."""
 
     def __init__(self, trainer: Trainer, log: ScalarLog) -> None:
-        from posestylizer.progress import (
+        from posestylizer.runtime.progress import (
             Progress,  # the package's one bar convention: off when stderr is no terminal
         )
 

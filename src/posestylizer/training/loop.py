@@ -20,16 +20,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset
 
-from posestylizer.checkpoint import save_generator, unwrap
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.convert import check_state_dict
+from posestylizer.checkpoints.native import save_generator, unwrap
 from posestylizer.config import ExperimentConfig
-from posestylizer.contract import InputContract
-from posestylizer.convert import check_state_dict
 from posestylizer.errors import CheckpointError, ConfigError
-from posestylizer.losses import APSObjective, load_perceptual
 from posestylizer.models import Generator, build_discriminators, init_generator_weights
 from posestylizer.nn.ghost_bn import convert_ghost_batchnorm
-from posestylizer.precision import choose_precision
+from posestylizer.runtime.precision import choose_precision
 from posestylizer.training.distributed import DistInfo, EpochSampler
+from posestylizer.training.losses import APSObjective, load_perceptual
 from posestylizer.training.pool import ImagePool, query_global
 from posestylizer.training.schedule import TrainingPolicy, set_lr
 from posestylizer.training.state import rng_state, set_rng_state
@@ -380,7 +380,7 @@ class Trainer:
         return out.float().cpu()
 
     def export_generator(self, out_dir: str | Path, metadata: dict | None = None) -> Path:
-        """Write G as a native checkpoint folder (``posestylizer.checkpoint``), usable by every other command."""
+        """Write G as a native checkpoint folder (``posestylizer.checkpoints.native``), usable by every other command."""
         meta = {
             "trained": {"epoch": self.epoch, "step": self.step, "preset": self.cfg.preset},
             **(metadata or {}),

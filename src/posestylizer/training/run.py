@@ -8,7 +8,7 @@
       tb/                       TensorBoard event files of the same scalars
       samples/epoch_0001.png    rows of [source | source pose | target | target pose | generated]
       checkpoints/state-*.pt    full training state, written atomically, newest ``train.keep_last`` kept
-      generator/                the latest generator as a native checkpoint (posestylizer.checkpoint)
+      generator/                the latest generator as a native checkpoint (posestylizer.checkpoints.native)
 
 :func:`train` is one loop over iterations; when it stops is the :class:`~posestylizer.training.schedule.TrainingPolicy`'s
 call (an epoch count or a wall-clock budget, ``train.time_budget``), plus ``max_steps`` and Ctrl-C. Everything else
@@ -67,7 +67,7 @@ def run_dir_of(checkpoint: Path) -> Path:
 
 def sample_grid(trainer: Trainer, batch: dict) -> np.ndarray:
     """uint8 rows of [source | source pose | target | target pose | generated] for a batch (eval-mode G)."""
-    from posestylizer.viz import batch_rows, stack_rows
+    from posestylizer.results.panels import batch_rows, stack_rows
 
     return stack_rows(batch_rows(batch, trainer.generate(batch)))
 
@@ -118,7 +118,7 @@ def _start_from(trainer: Trainer, resume_from, init_from, main: bool) -> None:
     if resume_from is not None:
         trainer.load_state_dict(load_state(resume_from), str(resume_from))
     elif init_from:
-        from posestylizer.convert import read_reference_networks
+        from posestylizer.checkpoints.convert import read_reference_networks
 
         states, sources = read_reference_networks(list(init_from))
         trainer.init_networks(states, sources)
@@ -151,7 +151,7 @@ def train(
         dist_info: torchrun rank/world/device; single process by default.
         resume_from: a checkpoint file to continue from exactly.
         init_from: the authors' checkpoint folder or ``*_netG.pth`` / ``*_netD_PB.pth`` / ``*_netD_PP.pth`` files to
-            start the networks from (:func:`~posestylizer.convert.read_reference_networks`).
+            start the networks from (:func:`~posestylizer.checkpoints.convert.read_reference_networks`).
         sample_data: dataset whose first evenly spaced pairs fill the sample grids (default: ``dataset``).
         max_steps: stop (and checkpoint) after this many iterations in total, 0 = run to the end.
         time_budget: seconds of training, the same as ``train.time_budget`` in ``cfg`` (which is left unchanged):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from posestylizer.errors import CheckpointError
-from posestylizer.files import atomic_file, read_weights_only
+from posestylizer.runtime.files import atomic_file, read_weights_only
 
 CKPT_PATTERN = re.compile(r"^state-(\d{8})\.pt$")
 

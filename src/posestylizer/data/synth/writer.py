@@ -20,7 +20,7 @@ from posestylizer.data.synth.identity import Identity, sample_identity
 from posestylizer.data.synth.pose import Pose, sample_pose
 from posestylizer.data.synth.render import Renderer
 from posestylizer.errors import DataError
-from posestylizer.progress import Progress
+from posestylizer.runtime.progress import Progress
 
 SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")

@@ -14,17 +14,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from posestylizer.config import ModelConfig, load_config, model_config_from_dict
-from posestylizer.contract import InputContract
-from posestylizer.convert import (
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.convert import (
     check_state_dict,
     infer_model_config,
     read_checkpoint_file,
     reference_to_native,
 )
+from posestylizer.config import ModelConfig, load_config, model_config_from_dict
 from posestylizer.errors import CheckpointError, ConfigError
-from posestylizer.files import replace_dir_atomically
 from posestylizer.models import Generator
+from posestylizer.runtime.files import replace_dir_atomically
 
 FORMAT = "posestylizer-generator"
 WEIGHTS = "model.safetensors"
@@ -117,7 +117,7 @@ def load_generator(
         device: where to put it.
         preset, image_size: only for reference files, whose image size is not stored (default by norm kind).
     Returns:
-        the Generator, with ``.contract`` (:class:`~posestylizer.contract.InputContract`, or None for a native folder
+        the Generator, with ``.contract`` (:class:`~posestylizer.checkpoints.contract.InputContract`, or None for a native folder
         written before contracts existed): the image size and pose-map sigma its inputs must have.
     Raises:
         CheckpointError: missing/unreadable file or tensors that do not fit (one line naming them).

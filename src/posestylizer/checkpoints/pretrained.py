@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from posestylizer.errors import WeightsError
-from posestylizer.files import read_state_dict_file
+from posestylizer.runtime.files import read_state_dict_file
 
 
 @dataclass(frozen=True)

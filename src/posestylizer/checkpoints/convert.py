@@ -17,7 +17,7 @@ import torch
 
 from posestylizer.config import ExperimentConfig, ModelConfig, load_config
 from posestylizer.errors import CheckpointError
-from posestylizer.files import read_state_dict_file
+from posestylizer.runtime.files import read_state_dict_file
 
 # (reference pattern, our name); applied to keys without the "module." / "model." prefixes.
 _KEY_RULES: tuple[tuple[str, str], ...] = (

@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 
 from posestylizer.config import ExperimentConfig, load_config
+from posestylizer.demo.report import Column
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.registry import METRICS, Metric
-from posestylizer.progress import Progress
-from posestylizer.report import Column
+from posestylizer.runtime.progress import Progress
 
 # Columns of the demo's table, all computed by the metric registry against the synthetic ground truth.
 DEMO_METRICS = ("ssim_clean", "l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt")
@@ -77,7 +77,7 @@ def generate_pairs(dataset, indices: list[int], generators: dict[str, torch.nn.M
     (the source image as the answer) first, pairs in ``indices`` order with uint8 (H, W, 3) images."""
     from torch.utils.data import default_collate
 
-    from posestylizer.viz import pair_filename, to_uint8
+    from posestylizer.results.protocol import pair_filename, to_uint8
 
     items: dict[str, list[ResultItem]] = {m: [] for m in ["copy", *generators]}
     bar = progress.bar("generate", total=len(indices), unit="pair")
@@ -155,7 +155,7 @@ def choose_threads(cfg: ExperimentConfig, train_set, threads: int, max_seconds: 
     if threads > 0:
         torch.set_num_threads(threads)
         return f"{threads} CPU thread{'s' if threads > 1 else ''} (--threads)"
-    from posestylizer.threads import fastest_threads, thread_candidates
+    from posestylizer.runtime.threads import fastest_threads, thread_candidates
     from posestylizer.training.distributed import DistInfo
     from posestylizer.training.loop import Trainer
 
@@ -191,10 +191,10 @@ def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: floa
 
 def run_demo(opts: DemoOptions) -> Path:
     """Run the demo and return the path of ``report.html``."""
-    from posestylizer.checkpoint import load_generator
+    from posestylizer.checkpoints.native import load_generator
     from posestylizer.data.dataset import PairDataset, evenly_spaced
+    from posestylizer.demo.report import write_report
     from posestylizer.models import Generator, init_generator_weights
-    from posestylizer.report import write_report
     from posestylizer.training.run import read_scalars
 
     t0 = time.perf_counter()

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from posestylizer.errors import ImageFileError
+from posestylizer.runtime.files import atomic_path
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Formats Pillow reads that people use for photos; anything else (PDF, PSD, ICO...) is refused as "not an image".
@@ -106,3 +107,21 @@ def to_rgb(im: Image.Image) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
     return np.array(im.convert("RGB"))  # a writable copy (torch.from_numpy warns on read-only arrays)
+
+
+def save_image(image: np.ndarray | Image.Image, path: str | Path, **options) -> Path:
+    """Write a uint8 (H, W, 3) array or PIL image with PIL (format from the suffix, ``options`` to PIL's save)
+    through a temporary sibling and a rename, so a crash never leaves a half-written file under the final name."""
+    path = Path(path)
+    fmt = _image_format(path)
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image))
+    with atomic_path(path) as tmp:
+        picture.save(tmp, format=fmt, **options)
+    return path
+
+
+def _image_format(path: Path) -> str:
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: no image format for the suffix {path.suffix!r}")
+    return fmt

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from posestylizer.errors import ConfigError
-from posestylizer.pose import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
 
 FORMAT = "posestylizer-pose-library"
 
@@ -79,11 +79,11 @@ def library_pose(name: str, size: tuple[int, int], placement: Placement) -> np.n
 
 
 def pose_sheet(poses: dict[str, np.ndarray], size: tuple[int, int], columns: int = 5) -> np.ndarray:
-    """One picture of named poses: each skeleton drawn with :func:`~posestylizer.pose.draw_pose` on an (H, W)
+    """One picture of named poses: each skeleton drawn with :func:`~posestylizer.keypoints.maps.draw_pose` on an (H, W)
     black cell, its name below it. Returns uint8 (rows * (H + 20), columns * W, 3)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from posestylizer.pose import draw_pose
+    from posestylizer.keypoints.maps import draw_pose
 
     h, w = size
     label = 20

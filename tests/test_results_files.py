@@ -9,16 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from posestylizer.pose import draw_pose
-from posestylizer.viz import (
-    batch_rows,
-    pair_panels,
-    panel_row,
-    save_image,
-    save_paper_grid,
-    stack_rows,
-    to_uint8,
-)
+from posestylizer.keypoints.maps import draw_pose
+from posestylizer.results.panels import batch_rows, pair_panels, panel_row, stack_rows
+from posestylizer.results.protocol import save_paper_grid, to_uint8
+from posestylizer.runtime.imagefiles import save_image
 
 
 def _batch(b=2, size=(16, 8)):

@@ -26,7 +26,7 @@ CURVES = (
 
 def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarray:
     """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled."""
-    from posestylizer.viz import pair_panels, panel_row, stack_rows
+    from posestylizer.results.panels import pair_panels, panel_row, stack_rows
 
     rows = [
         panel_row(pair_panels(item["src_img"], item["src_kp"], item["tgt_img"], item["tgt_kp"],
