@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -51,13 +50,7 @@ class CaseSpec:
 
 def bench_config(preset: str, batch: int, overrides: list[str]) -> ExperimentConfig:
     """A preset at the case's batch size with the user's overrides; ``demo`` is the recipe of ``posestylizer demo``."""
-    extra = [f"train.batch_size={batch}", *overrides]
-    if preset == "demo" and not resources.files("posestylizer.configs").joinpath("demo.yaml").is_file():
-        # Revisions before configs/demo.yaml kept the demo recipe as overrides of the synthetic preset in demo.py.
-        from posestylizer.demo.run import DEMO_OVERRIDES
-
-        return load_config("synthetic", overrides=[*DEMO_OVERRIDES, *extra])
-    return load_config(preset, overrides=extra)
+    return load_config(preset, overrides=[f"train.batch_size={batch}", *overrides])
 
 
 def describe(cfg: ExperimentConfig, channels_last: bool) -> str:
@@ -135,10 +128,8 @@ def _synthetic_people(tmp: Path, size: tuple[int, int]) -> Path:
     write_dataset(tmp / "full", "market", identities=16, poses=6, seed=0)
     if size == (128, 64):
         return tmp / "full"
-    try:
-        from posestylizer.data.resize import resize_dataset
-    except ModuleNotFoundError:  # revisions before data/resize.py had the demo's own copy of it
-        from posestylizer.demo.run import downscale_dataset as resize_dataset
+    from posestylizer.data.resize import resize_dataset
+
     resize_dataset(tmp / "full", tmp / "resized", size)
     return tmp / "resized"
 

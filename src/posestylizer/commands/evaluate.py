@@ -25,14 +25,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--generated", help="folder of generated images (names match the targets)")
     p.add_argument("--checkpoint", help="generator checkpoint (native folder or authors' .pth); needs --data")
     p.add_argument("--data", help="PATN-layout dataset root whose test pairs --checkpoint generates")
-    p.add_argument("--layout", default="market", help="dataset layout of --data (market, fashion)")
+    p.add_argument("--layout", choices=("market", "fashion"),
+                   help="file names of --data (default: the layout the checkpoint was trained on)")
     p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="paper")
     p.add_argument("--metrics", help="comma-separated metric names instead of the protocol's list")
     p.add_argument("--annotation", help="annotation CSV of the targets (name:keypoints_y:keypoints_x), for masks "
                    "and PCKh")
     p.add_argument("--pred-annotation", help="keypoints already estimated on the generated images (the authors' "
                    "pckh.csv); otherwise --estimator runs")
-    p.add_argument("--pairs", help="pair CSV (from,to): lists the pairs that have no result file")
+    p.add_argument("--pairs", help="pair CSV (from,to): lists the pairs that have no result file; with --checkpoint, "
+                   "the pairs generated (default: the dataset's test pairs)")
     p.add_argument("--preset", choices=("market", "fashion"),
                    help="paper-protocol dataset conventions (fashion: 40-px white bands); default: fashion for "
                    "256x176 images, else market")
@@ -99,22 +101,30 @@ def _collect(args: argparse.Namespace, progress) -> tuple:
     from posestylizer.data.formats import read_pairs
     from posestylizer.metrics.collect import collect_folders, collect_grids
 
-    expected = read_pairs(args.pairs) if args.pairs else None
-    if args.results:
-        return collect_grids(args.results, expected, progress), {}
-    if args.targets:
+    if args.results or args.targets:
+        expected = read_pairs(args.pairs) if args.pairs else None
+        if args.results:
+            return collect_grids(args.results, expected, progress), {}
         return collect_folders(args.targets, args.generated, expected, progress), {}
+    return _collect_checkpoint(args, progress)
+
+
+def _collect_checkpoint(args: argparse.Namespace, progress) -> tuple:
+    """Generate the pairs in memory (the checkpoint's contract: image size, sigma, layout unless --layout), write
+    them into --out, and score the images in memory: the paper protocol through each pair's JPEG grid (the bytes
+    written to OUT/grids), the clean one lossless against the targets as stored; in file-name order, as
+    ``evaluate OUT/grids`` reads them."""
     from posestylizer.inference.batch import generate_results
 
-    res = generate_results(args.checkpoint, args.data, Path(args.out), layout=args.layout, device=_device(args),
-                           batch_size=args.batch_size, write_grids=args.protocol == "paper",
+    res = generate_results(args.checkpoint, args.data, Path(args.out), layout=args.layout, pairs_file=args.pairs,
+                           device=_device(args), batch_size=args.batch_size, write_grids=args.protocol == "paper",
                            progress=progress)  # fmt: skip
-    expected = expected or res.pairs
     defaults = {"annotation": str(res.annotation), "fid_reference": str(res.train_images),
-                "preset": args.layout if args.layout in ("market", "fashion") else None}  # fmt: skip
+                "preset": res.layout if res.layout in ("market", "fashion") else None}  # fmt: skip
     if args.protocol == "paper":
-        return collect_grids(res.grids, expected, progress), defaults
-    return collect_folders(res.targets, res.generated, expected, progress), defaults
+        return res.collected.paper_grids(description=f"5-panel grids in {res.grids}", file_order=True), defaults
+    description = f"targets in {res.targets} vs generated images in {res.generated}"
+    return res.collected.lossless(targets=res.dataset.image, description=description, file_order=True), defaults
 
 
 def _white_bands(args: argparse.Namespace, collection, preset: str | None) -> int:

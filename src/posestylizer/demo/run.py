@@ -23,7 +23,7 @@ import torch
 
 from posestylizer.config import ExperimentConfig, load_config
 from posestylizer.demo.report import Column
-from posestylizer.metrics.collect import Collection, ResultItem
+from posestylizer.metrics.collect import Collection
 from posestylizer.metrics.registry import METRICS, Metric
 from posestylizer.runtime.progress import Progress
 
@@ -70,30 +70,21 @@ def _log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------- evaluate
-@torch.no_grad()
 def generate_pairs(dataset, indices: list[int], generators: dict[str, torch.nn.Module], progress: Progress,
                    batch_size: int = 16) -> dict[str, Collection]:  # fmt: skip
-    """Run each generator (eval mode) on ``dataset[indices]`` in batches; return one collection per method, ``copy``
-    (the source image as the answer) first, pairs in ``indices`` order with uint8 (H, W, 3) images."""
-    from torch.utils.data import default_collate
+    """Each generator's pairs ``dataset[indices]`` through the one collector
+    (:func:`posestylizer.inference.collect.collect`), as lossless images in ``indices`` order; one collection per
+    method, ``copy`` (the source image as the answer) first."""
+    from posestylizer.inference.collect import collect
 
-    from posestylizer.results.protocol import pair_filename, to_uint8
-
-    items: dict[str, list[ResultItem]] = {m: [] for m in ["copy", *generators]}
-    bar = progress.bar("generate", total=len(indices), unit="pair")
-    for start in range(0, len(indices), batch_size):
-        samples = [dataset[i] for i in indices[start : start + batch_size]]
-        batch = default_collate(samples)
-        fakes = {name: g(batch["src_img"], batch["src_pose"], batch["tgt_pose"]) for name, g in generators.items()}
-        for j, s in enumerate(samples):
-            name, target = pair_filename(s["src_name"], s["tgt_name"]), to_uint8(s["tgt_img"])
-            images = {"copy": s["src_img"], **{method: f[j] for method, f in fakes.items()}}
-            for method, image in images.items():
-                items[method].append(ResultItem(name, s["src_name"], s["tgt_name"], target, to_uint8(image)))
-        bar.update(len(samples))
-    bar.close()
     labels = dict(METHODS)
-    return {m: Collection(its, f"demo: {labels.get(m, m)} on held-out pairs") for m, its in items.items()}
+    out: dict[str, Collection] = {}
+    for method, g in generators.items():
+        collected = collect(g, dataset, indices, batch_size=batch_size, progress=progress)
+        if not out:
+            out["copy"] = collected.lossless(answer="source", description=f"demo: {labels['copy']} on held-out pairs")
+        out[method] = collected.lossless(description=f"demo: {labels.get(method, method)} on held-out pairs")
+    return out
 
 
 def evaluate_methods(collections: dict[str, Collection], data_root: str | Path, out: Path,

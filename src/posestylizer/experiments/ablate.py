@@ -33,6 +33,8 @@ from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.progress import Progress
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
+EVAL_BATCH = 16  # pairs per generator call of the final evaluation (fixed: it can change an output's last bit)
+EVAL_IMAGES = "lossless"  # the final evaluation scores in-memory images (metrics.collect.LOSSLESS), not JPEG grids
 RESULT_FILE = "result.json"
 TIMING_FILE = "timing.json"
 
@@ -175,15 +177,17 @@ def table_metrics(data: StudyData, opts: AblateOptions) -> list[str]:
 def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: AblateOptions) -> dict[str, float]:
     """The final held-out evaluation of a run's exported generator; writes ``<run_dir>/eval/metrics.json|csv``."""
     from posestylizer.checkpoints.native import load_generator
-    from posestylizer.demo.run import generate_pairs
+    from posestylizer.inference.collect import collect
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.inputs import EvalOptions
     from posestylizer.metrics.write import write_reports
 
     progress = Progress(opts.progress)
     generator = load_generator(run_dir / "generator")
-    collection = generate_pairs(data.test, data.eval_indices, {"trained": generator}, progress)["trained"]
-    collection.source = f"posestylizer ablate: {run_dir} on {len(data.eval_indices)} held-out pairs"
+    collected = collect(generator, data.test, data.eval_indices, batch_size=EVAL_BATCH, progress=progress)
+    # Lossless in-memory images (EVAL_IMAGES), not the paper's JPEG grids: the report and result.json say so.
+    collection = collected.lossless(description=f"posestylizer ablate: {run_dir} on {len(data.eval_indices)} "
+                                    "held-out pairs")  # fmt: skip
     options = EvalOptions(protocol="paper", metrics=metrics, annotation=data.test.annotations,
                           ground_truth=data.ground_truth, ground_truth_phase="test", weights_dir=opts.weights_dir)
     report = evaluate(collection, options, progress)

@@ -82,17 +82,12 @@ class HeldOutCurve(Hook):
 
 
 def evaluate_generator(generate, batches: list[dict]) -> dict[str, float]:
-    """Mean L1 and paper SSIM over the pairs of ``batches``; ``generate(batch)`` gives (B, 3, H, W) in [-1, 1]."""
-    from posestylizer.metrics.collect import Collection, ResultItem
+    """Mean L1 and paper SSIM over the pairs of ``batches`` (lossless in-memory images, as the study's final
+    evaluation); ``generate(batch)`` gives (B, 3, H, W) in [-1, 1]."""
+    from posestylizer.inference.collect import collect_batches
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.inputs import EvalOptions
-    from posestylizer.results.protocol import pair_filename, to_uint8
 
-    items = []
-    for batch in batches:
-        fake = generate(batch)
-        for j, (src, tgt) in enumerate(zip(batch["src_name"], batch["tgt_name"])):
-            items.append(ResultItem(pair_filename(src, tgt), src, tgt, to_uint8(batch["tgt_img"][j]),
-                                    to_uint8(fake[j])))  # fmt: skip
-    report = evaluate(Collection(items, "held-out curve"), EvalOptions(protocol="paper", metrics=list(CURVE_METRICS)))
+    collection = collect_batches(generate, batches, "held-out curve").lossless()
+    report = evaluate(collection, EvalOptions(protocol="paper", metrics=list(CURVE_METRICS)))
     return {name: report.value(name) for name in CURVE_METRICS}

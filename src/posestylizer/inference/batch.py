@@ -1,11 +1,13 @@
-"""Generate the pairs of a dataset with a checkpoint and write them as result files (reference §6).
+"""A dataset's pairs generated with a checkpoint, written as result files (reference §6).
 
-For every pair, in pair-list order, batch by batch in eval mode:
+The pairs are generated once by :func:`posestylizer.inference.collect.collect` (the one path from a generator to
+scored images); the writers here put the collected images on disk:
 
-- ``generated/<from>___<to>.png``: the generated image, lossless (the clean protocol reads these);
-- with ``write_grids``, ``grids/<from>___<to>_vis.jpg``: the authors' ``[source | source pose | target | target
-  pose | generated]`` grid, uint8 by truncation, PIL JPEG quality 75 (the paper protocol reads these, as the
-  authors' scripts do; ``posestylizer evaluate OUT/grids`` reads them too).
+- :func:`write_pngs`: ``generated/<from>___<to>.png``, the generated image, lossless (the clean protocol);
+- :func:`write_paper_grids`: ``grids/<from>___<to>_vis.jpg``, the authors' ``[source | source pose | target | target pose |
+  generated]`` grid, uint8 by truncation, PIL JPEG quality 75 (the paper protocol reads these, as the authors'
+  scripts do; ``posestylizer evaluate OUT/grids`` reads them too). They hold the very bytes
+  :meth:`~posestylizer.inference.collect.Collected.paper_grids` scores in memory.
 
 ``posestylizer generate --data`` and ``posestylizer evaluate --checkpoint`` both call :func:`generate_results`.
 """
@@ -16,17 +18,32 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from posestylizer.results.panels import batch_rows
-from posestylizer.results.protocol import pair_filename, save_paper_grid, to_uint8
+from posestylizer.inference.collect import Collected, collect
+from posestylizer.results.protocol import save_paper_grid
 from posestylizer.runtime.imagefiles import save_image
-from posestylizer.runtime.precision import autocast, inference_precision
+
+
+def write_pngs(collected: Collected, folder: str | Path) -> Path:
+    """Each pair's generated image as ``<folder>/<from>___<to>.png`` (lossless); returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for pair in collected.pairs:
+        save_image(pair.generated, folder / pair.name)
+    return folder
+
+
+def write_paper_grids(collected: Collected, folder: str | Path) -> Path:
+    """Each pair's 5-panel grid as the authors' ``<folder>/<from>___<to>_vis.jpg`` (JPEG quality 75)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for pair in collected.pairs:
+        save_paper_grid(pair.grid(), folder / pair.grid_name)
+    return folder
 
 
 @dataclass
 class GeneratedResults:
-    """Where :func:`generate_results` wrote its files, and what the evaluation needs besides them."""
+    """Where :func:`generate_results` wrote its files, what it generated, and what the evaluation needs besides."""
 
     grids: Path
     generated: Path
@@ -34,6 +51,23 @@ class GeneratedResults:
     train_images: Path
     annotation: Path
     pairs: list[tuple[str, str]]
+    collected: Collected
+    dataset: object  # the PairDataset the pairs were read from (made by the checkpoint's contract)
+    layout: str  # the dataset layout used: the one asked for, else the checkpoint's
+
+
+def checkpoint_dataset(model, checkpoint: str | Path, data_root: str | Path, *, layout: str | None = None,
+                       pairs_file: str | Path | None = None):  # fmt: skip
+    """The test pairs of ``data_root`` made by the model's input contract (image size, heatmap sigma), in the layout
+    asked for or else the one the checkpoint was trained on; CheckpointError for a checkpoint without a contract."""
+    from posestylizer.checkpoints.native import require_contract
+    from posestylizer.data.dataset import PairDataset
+
+    contract = require_contract(model, checkpoint)
+    return PairDataset(
+        data_root, "test", layout=layout or contract.layout, image_size=tuple(contract.image_size),
+        heatmap_sigma=contract.heatmap_sigma, masks=False, pairs_file=pairs_file,
+    )  # fmt: skip
 
 
 def generate_results(
@@ -57,36 +91,18 @@ def generate_results(
             autocast on the model's device).
         progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
     """
-    from posestylizer.checkpoints.native import load_generator, require_contract
-    from posestylizer.data.dataset import PairDataset
+    from posestylizer.checkpoints.native import load_generator
 
-    choice = inference_precision(precision, torch.device(device))
     model = load_generator(checkpoint, device=device, preset=preset)
-    contract = require_contract(model, checkpoint)
-    # Pose maps as the model was trained on them (the checkpoint's sigma); `layout` only names the dataset's files.
-    dataset = PairDataset(
-        data_root, "test", layout=layout or contract.layout, image_size=tuple(contract.image_size),
-        heatmap_sigma=contract.heatmap_sigma, masks=False, pairs_file=pairs_file,
-    )
+    dataset = checkpoint_dataset(model, checkpoint, data_root, layout=layout, pairs_file=pairs_file)
+    collected = collect(model, dataset, device=device, precision=precision, batch_size=batch_size,
+                        progress=progress, description=f"{checkpoint} on the test pairs of {data_root}")  # fmt: skip
     out = Path(out_dir)
-    grids, generated = out / "grids", out / "generated"
-    generated.mkdir(parents=True, exist_ok=True)
-    if write_grids:
-        grids.mkdir(parents=True, exist_ok=True)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    with torch.no_grad():
-        for batch in progress(loader, "generating") if progress else loader:
-            with autocast(choice, torch.device(device)):
-                fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
-            fake = fake.float()  # bf16/fp16 autocast output: to float32 before uint8
-            names = list(zip(batch["src_name"], batch["tgt_name"]))
-            for (src, tgt), image in zip(names, fake):
-                save_image(to_uint8(image), generated / pair_filename(src, tgt, ".png"))
-            if write_grids:
-                for (src, tgt), row in zip(names, batch_rows(batch, fake)):
-                    save_paper_grid(row, grids / pair_filename(src, tgt, ".jpg", grid=True))
+    generated = write_pngs(collected, out / "generated")
+    grids = write_paper_grids(collected, out / "grids") if write_grids else out / "grids"
     return GeneratedResults(
         grids=grids, generated=generated, targets=dataset.image_dir,
         train_images=dataset.layout.image_dir(data_root, "train"),
         annotation=dataset.layout.annotation_path(data_root, "test"), pairs=list(dataset.pairs),
+        collected=collected, dataset=dataset, layout=dataset.layout.name,
     )

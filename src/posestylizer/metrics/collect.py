@@ -3,7 +3,12 @@
 Two sources, both file based: the authors' 5-panel grids, or two folders of images with matching names (what
 ``evaluate --checkpoint`` writes is read through these too). Problems with individual files (unreadable, wrong size,
 unmatched, missing) are listed on the :class:`Collection` and never stop the run; only a folder with no result image
-at all is an error. Code that has its images in memory (the demo) builds a :class:`Collection` directly.
+at all is an error. Images generated in memory come from :func:`posestylizer.inference.collect.collect`, which
+builds a :class:`Collection` of either kind below.
+
+Every collection says how its images were stored (``images``: :data:`IMAGE_KINDS`), and every report repeats it: the
+paper's numbers are computed on panels cut out of 5-panel JPEG grids (quality 75), so a score of lossless images of the
+same model is a different number.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from posestylizer.results.protocol import pair_from_name, split_grid
 from posestylizer.runtime.imagefiles import IMAGE_EXTS, image_files, is_image_file
 from posestylizer.runtime.progress import QUIET, Progress
 
+PAPER_GRID, LOSSLESS, STORED = "paper_grid", "lossless", "stored_files"
+IMAGE_KINDS = {
+    PAPER_GRID: "panels cut out of the paper's 5-panel JPEG grids (quality 75)",
+    LOSSLESS: "lossless uint8 images (in memory or PNG, never JPEG-compressed)",
+    STORED: "image files as stored (JPEG files among them, not the paper's grid)",
+}
+LOSSLESS_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+
 
 @dataclass
 class ResultItem:
@@ -33,13 +46,23 @@ class ResultItem:
 
 @dataclass
 class Collection:
-    """The pairs to evaluate, where they came from (one line for the report), and the files that were not usable."""
+    """The pairs to evaluate, where they came from (one line for the report), the files that were not usable, and
+    how the images were stored (``images``, a key of :data:`IMAGE_KINDS`)."""
 
     items: list[ResultItem]
     source: str
     unreadable: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    images: str = LOSSLESS
+
+
+def stored_kind(files: list[Path], grids: bool) -> str:
+    """How these result files store the generated images: PNG and the like are lossless, JPEG grids are the paper's
+    (targets are whatever the dataset holds and do not count)."""
+    if all(p.suffix.lower() in LOSSLESS_SUFFIXES for p in files):
+        return LOSSLESS
+    return PAPER_GRID if grids else STORED
 
 
 def _image_files(folder: Path, what: str) -> tuple[list[Path], list[str]]:
@@ -64,7 +87,7 @@ def collect_grids(folder: str | Path, expected_pairs: list[tuple[str, str]] | No
     """Read the authors' ``<from>___<to>_vis.jpg`` grids (reference §7.1), sorted by file name."""
     folder = Path(folder)
     files, extra = _image_files(folder, "results")
-    col = Collection([], f"5-panel grids in {folder}", extra=extra)
+    col = Collection([], f"5-panel grids in {folder}", extra=extra, images=stored_kind(files, grids=True))
     found: set[tuple[str, str]] = set()
     wanted = set(expected_pairs) if expected_pairs else None
     for path in progress(files, "reading grids", unit="image"):
@@ -111,7 +134,8 @@ def collect_folders(targets: str | Path, generated: str | Path,
     targets, generated = Path(targets), Path(generated)
     gen_files, extra = _image_files(generated, "generated")
     by_stem = _targets_by_stem(targets)
-    col = Collection([], f"targets in {targets} vs generated images in {generated}", extra=extra)
+    col = Collection([], f"targets in {targets} vs generated images in {generated}", extra=extra,
+                     images=stored_kind(gen_files, grids=False))
     used: set[str] = set()
     found: set[tuple[str, str]] = set()
     wanted = set(expected_pairs) if expected_pairs else None

@@ -13,7 +13,7 @@ given, builds every network first, then runs each entry's own ``compute`` and ga
 from __future__ import annotations
 
 from posestylizer.errors import ConfigError
-from posestylizer.metrics.collect import Collection
+from posestylizer.metrics.collect import IMAGE_KINDS, Collection
 from posestylizer.metrics.inputs import EvalInputs, EvalOptions
 from posestylizer.metrics.registry import NEEDS, Metric, resolve_metrics
 from posestylizer.metrics.results import EvalReport, PairName
@@ -41,7 +41,7 @@ def evaluate(collection: Collection, options: EvalOptions, progress: Progress = 
     return EvalReport(
         protocol=options.protocol,
         source=collection.source,
-        settings=_settings(metrics, inputs),
+        settings=_settings(metrics, inputs, collection.images),
         requested=[m.name for m in requested],
         results=results,
         pairs=[PairName(it.name, it.src_name, it.tgt_name) for it in collection.items],
@@ -51,6 +51,7 @@ def evaluate(collection: Collection, options: EvalOptions, progress: Progress = 
             "extra": list(collection.extra),
         },
         notes=notes + inputs.notes,  # what the inputs lacked for some pairs, noted as they were read
+        images=collection.images,
     )
 
 
@@ -75,12 +76,15 @@ def _available(metrics: list[Metric], inputs: EvalInputs) -> tuple[list[Metric],
     return [m for m in metrics if all(_given(n, inputs.options) for n in m.needs)], notes
 
 
-def _settings(metrics: list[Metric], inputs: EvalInputs) -> dict[str, object]:
-    """The shared settings, then each computed metric's own settings text (from its registry entry)."""
+def _settings(metrics: list[Metric], inputs: EvalInputs, images: str) -> dict[str, object]:
+    """The shared settings, then each computed metric's own settings text (from its registry entry) ending with how
+    its images were stored, so that a number copied out of the report still says it."""
     o = inputs.options
-    settings: dict[str, object] = {"protocol": o.protocol, "device": o.device, "white_bands": inputs.bands}
+    stored = IMAGE_KINDS.get(images, images)
+    settings: dict[str, object] = {"protocol": o.protocol, "images": stored, "device": o.device,
+                                   "white_bands": inputs.bands}  # fmt: skip
     if any(m.weights for m in metrics):
         settings["weights_dir"] = o.weights_dir or "torch hub cache"
     if any("ground_truth" in m.needs for m in metrics):
         settings["ground_truth"] = f"{o.ground_truth} (phase {o.ground_truth_phase})"
-    return {**settings, **{m.name: m.settings_text(o) for m in metrics}}
+    return {**settings, **{m.name: f"{m.settings_text(o)}; images: {stored}" for m in metrics}}

@@ -68,6 +68,8 @@ class EvalReport:
         pairs: the evaluated pairs, in the order of every ``columns`` list.
         problems: ``unreadable``, ``missing`` and ``extra`` file lines.
         notes: why metrics were skipped or lack values for some images.
+        images: how the scored images were stored (a key of :data:`posestylizer.metrics.collect.IMAGE_KINDS`): the
+            paper's JPEG grids or lossless images give different numbers for the same model.
     """
 
     protocol: str
@@ -78,6 +80,7 @@ class EvalReport:
     pairs: list[PairName]
     problems: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
+    images: str = "lossless"
 
     @property
     def metrics(self) -> list[str]:
@@ -106,6 +109,7 @@ class EvalReport:
         return {
             "protocol": self.protocol,
             "source": self.source,
+            "images": self.images,
             "settings": self.settings,
             "metrics": self.metrics,
             "requested": self.requested,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from posestylizer.metrics.collect import IMAGE_KINDS
 from posestylizer.metrics.registry import METRICS
 from posestylizer.metrics.results import EvalReport, MetricResult
 from posestylizer.runtime.files import write_text_atomic
@@ -47,6 +48,7 @@ def format_table(report: EvalReport) -> str:
     c = report.counts
     lines = [
         f"protocol: {report.protocol} — {report.source}",
+        f"scored on {IMAGE_KINDS.get(report.images, report.images)}",
         (f"images: {c['evaluated']} evaluated, {c['unreadable']} unreadable, {c['missing']} missing, "
          f"{c['extra']} extra"),
         "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",

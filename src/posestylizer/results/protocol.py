@@ -64,3 +64,15 @@ def pair_from_name(filename: str) -> tuple[str, str] | None:
 def save_paper_grid(grid: np.ndarray, path: str | Path) -> Path:
     """Write a grid exactly as the authors' test.py does: PIL JPEG at quality 75."""
     return save_image(grid, path, quality=PAPER_JPEG_QUALITY)
+
+
+def paper_grid_bytes(grid: np.ndarray) -> bytes:
+    """The bytes :func:`save_paper_grid` writes for ``grid`` (uint8 (H, 5W, 3)), without a file: scoring in memory
+    what the paper's protocol scores from files."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(grid)).save(buf, format="JPEG", quality=PAPER_JPEG_QUALITY)
+    return buf.getvalue()
