@@ -65,11 +65,13 @@ def test_table_rows_follow_table_2_and_give_mean_and_half_range(tmp_path):
                                     ("adain", 3, 0.40, 0.1)):  # fmt: skip
         (tmp_path / variant / f"seed{seed}").mkdir(parents=True)
         (tmp_path / variant / f"seed{seed}" / "result.json").write_text(json.dumps(_result(variant, seed, l1, ssim)))
-    (tmp_path / "not_a_variant" / "seed0").mkdir(parents=True)  # ignored
+    (tmp_path / "not_a_variant" / "seed0").mkdir(parents=True)  # reported under the table, not averaged
     (tmp_path / "not_a_variant" / "seed0" / "result.json").write_text(json.dumps(_result("x", 0, 1, 1)))
     md, csv = write_table(tmp_path)
     lines = md.read_text().splitlines()
-    assert "half the range" in lines[0]
+    assert "half the range" in lines[0] and "lossless" in lines[0]  # the caption says how the images were scored
+    assert lines[-1] == (f"Not in the table: {tmp_path / 'not_a_variant'} (seed0): no ablation variant "
+                         "'not_a_variant' (renamed or removed?)")
     assert lines[2].split(" | ")[4:6] == ["SSIM ↑", "L1 ↓"]
     rows = [line for line in lines if line.startswith("| ")][1:]
     assert [r.split(" | ")[1] for r in rows] == ["`adain`", "`full`"]  # Table 2 order: AdaIN above the full model
@@ -80,6 +82,72 @@ def test_table_rows_follow_table_2_and_give_mean_and_half_range(tmp_path):
     assert [float(x) for x in full[4:8]] == pytest.approx([0.7, 0.2, 0.25, 0.05])
 
 
+def _write_results(out, variant, *results):
+    for r in results:
+        (out / variant / f"seed{r['seed']}").mkdir(parents=True, exist_ok=True)
+        (out / variant / f"seed{r['seed']}" / "result.json").write_text(json.dumps(r))
+
+
+def test_table_refuses_to_average_seeds_of_different_recipes(tmp_path):
+    from posestylizer.experiments.table import collect_study, write_table
+
+    steps = [{"train.steps": 4, "model.ngf": 4}, {"train.steps": 8, "model.ngf": 4}]
+    a, b = (_result("full", seed, 0.3, 0.5) | {"recipe": f"r{seed}", "recipe_items": items}
+            for seed, items in enumerate(steps))  # fmt: skip
+    _write_results(tmp_path, "full", a, b)
+    with pytest.raises(ConfigError) as err:
+        write_table(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path / "full" / "seed0") in message and "full/seed1" in message
+    assert "train.steps: 4 vs 8" in message
+    assert not (tmp_path / "table.md").exists()
+    # The same recipe averages; a run from before recipes were recorded does not pass for either.
+    _write_results(tmp_path, "full", b | {"seed": 0})
+    assert [len(r.results) for r in collect_study(tmp_path).rows] == [2]
+    legacy = _result("full", 2, 0.3, 0.5)
+    _write_results(tmp_path, "full", legacy)
+    with pytest.raises(ConfigError, match="not recorded"):
+        collect_study(tmp_path)
+
+
+def test_unknown_variant_runs_are_reported(tmp_path, capsys):
+    from posestylizer.experiments.ablate import write_study_report
+
+    _write_results(tmp_path, "full", _result("full", 0, 0.3, 0.5))
+    _write_results(tmp_path, "renamed_variant", _result("renamed_variant", 0, 0.3, 0.5),
+                   _result("renamed_variant", 1, 0.3, 0.5))  # fmt: skip
+    write_study_report(tmp_path)
+    err = capsys.readouterr().err
+    assert "not in the table:" in err and "renamed_variant (seed0, seed1)" in err
+    assert "renamed_variant" in (tmp_path / "table.md").read_text()
+
+
+def test_recipe_items_leave_out_the_seed_and_the_folder_and_follow_the_data(tmp_path, data_root):
+    from posestylizer.data.layouts import get_layout
+    from posestylizer.experiments.recipe import data_identity, recipe_hash, run_recipe
+
+    layout = get_layout("market")
+    shutil.copytree(data_root, tmp_path / "copy")
+    same = data_identity(data_root, layout)
+    assert data_identity(tmp_path / "copy", layout) == same  # a copied dataset is the same data
+    with open(tmp_path / "copy" / "market-pairs-test.csv", "a") as fh:
+        fh.write("x.jpg,y.jpg\n")
+    assert data_identity(tmp_path / "copy", layout) != same
+
+    from posestylizer.config import load_config
+
+    def items(seed, root, **change):
+        cfg = load_config("demo", overrides=[f"train.seed={seed}", f"data.root={root}"])
+        kwargs = {"eval_pairs": 120, "curve_pairs": 48, "curve_every": 60, "images": "lossless", "data": same,
+                  **change}  # fmt: skip
+        return run_recipe(cfg.to_dict(), **kwargs)
+
+    base = recipe_hash(items(0, "a"))
+    assert recipe_hash(items(1, "b")) == base
+    assert recipe_hash(items(0, "a", eval_pairs=60)) != base and recipe_hash(items(0, "a", data="other")) != base
+    assert "train.seed" not in items(0, "a") and items(0, "a")["train.steps"] == 0
+
+
 def _table_cells(out):
     lines = (out / "table.md").read_text().splitlines()
     header = [c.strip() for c in lines[2].strip("|").split("|")]
@@ -88,7 +156,7 @@ def _table_cells(out):
 
 
 @pytest.mark.slow
-def test_study_of_two_variants_and_two_seeds_then_nothing_is_retrained(tmp_path, data_root, monkeypatch):
+def test_study_of_two_variants_and_two_seeds_then_nothing_is_retrained(tmp_path, data_root, monkeypatch, capsys):
     out = tmp_path / "study"
     assert main(_args(data_root, out, "--variants", "full", "adain", "--seeds", "0,1", "--steps", "3",
                       "--eval-every", "1")) == 0  # fmt: skip
@@ -120,6 +188,12 @@ def test_study_of_two_variants_and_two_seeds_then_nothing_is_retrained(tmp_path,
     assert main(_args(data_root, out, "--variants", "full", "--seeds", "2", "--steps", "3", "--eval-every", "1")) == 0
     assert len(calls) == 1
     assert [r[3] for r in _table_cells(out)[1]] == ["2", "3"]
+    recipes = {json.loads(f.read_text())["recipe"] for f in (out / "full").glob("seed*/result.json")}
+    assert len(recipes) == 1
+    # A seed added with another evaluation is trained, but the table refuses to average it with the others.
+    assert main(_args(data_root, out, "--variants", "full", "--seeds", "3", "--steps", "3", "--eval-every", "1",
+                      "--eval-pairs", "4")) == 2  # fmt: skip
+    assert "ran different recipes" in capsys.readouterr().err
 
 
 @pytest.mark.slow

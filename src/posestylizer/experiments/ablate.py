@@ -27,14 +27,16 @@ from posestylizer.data.dataset import evenly_spaced
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.experiments.curves import HeldOutCurve
 from posestylizer.experiments.params import count_parameters, parameter_table
+from posestylizer.experiments.recipe import data_identity, recipe_hash, run_recipe
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
+from posestylizer.metrics.collect import LOSSLESS
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.progress import Progress
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
 EVAL_BATCH = 16  # pairs per generator call of the final evaluation (fixed: it can change an output's last bit)
-EVAL_IMAGES = "lossless"  # the final evaluation scores in-memory images (metrics.collect.LOSSLESS), not JPEG grids
+EVAL_IMAGES = LOSSLESS  # the final evaluation scores in-memory images, not the paper's JPEG grids
 RESULT_FILE = "result.json"
 TIMING_FILE = "timing.json"
 
@@ -134,6 +136,7 @@ class StudyData:
     eval_indices: list[int]
     curve_indices: list[int]
     ground_truth: str | None  # the dataset root when it carries synthetic ground truth (masks/), else None
+    identity: str = ""  # digest of the dataset's files (experiments.recipe.data_identity), part of every recipe
 
 
 def load_study_data(cfg: ExperimentConfig, opts: AblateOptions) -> StudyData:
@@ -151,7 +154,8 @@ def load_study_data(cfg: ExperimentConfig, opts: AblateOptions) -> StudyData:
         raise DataError(f"--data {opts.data}: the study needs a test split for its held-out pairs ({err})") from None
     n = len(test_set)
     gt = str(root) if mask_dir(root, "test").is_dir() else None
-    return StudyData(train_set, test_set, evenly_spaced(n, opts.eval_pairs), evenly_spaced(n, opts.curve_pairs), gt)
+    return StudyData(train_set, test_set, evenly_spaced(n, opts.eval_pairs), evenly_spaced(n, opts.curve_pairs), gt,
+                     data_identity(root, test_set.layout))
 
 
 # --------------------------------------------------------------------------------------------------- evaluation
@@ -239,15 +243,24 @@ def train_run(spec: RunSpec, data: StudyData, opts: AblateOptions):
     return result
 
 
+def study_recipe(spec: RunSpec, data: StudyData, opts: AblateOptions) -> dict[str, object]:
+    """The recipe items of a run (:mod:`posestylizer.experiments.recipe`): what must match for seeds to average."""
+    return run_recipe(spec.cfg.to_dict(), eval_pairs=len(data.eval_indices), curve_pairs=len(data.curve_indices),
+                      curve_every=opts.curve_every, images=EVAL_IMAGES, data=data.identity)  # fmt: skip
+
+
 def finish_run(spec: RunSpec, data: StudyData, metrics: list[str], opts: AblateOptions, steps: int) -> dict:
     """Evaluate a trained run and write its ``result.json`` (last: its presence means finished)."""
     wall, cpu = time.perf_counter(), time.process_time()
     values = evaluate_run(spec.run_dir, data, metrics, opts)
     timing = _add_timing(spec.run_dir, eval_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu)
+    recipe = study_recipe(spec, data, opts)
     result = {
         "variant": spec.variant.name,
         "paper_row": spec.variant.paper_row,
         "seed": spec.seed,
+        "recipe": recipe_hash(recipe),
+        "images": EVAL_IMAGES,
         "metrics": values,
         "steps": steps,
         "pairs": len(data.eval_indices),
@@ -255,6 +268,7 @@ def finish_run(spec: RunSpec, data: StudyData, metrics: list[str], opts: AblateO
         "train_s": timing.get("train_s", 0.0),
         "eval_s": timing["eval_s"],
         "cpu_s": timing["cpu_s"],
+        "recipe_items": recipe,
     }
     write_text_atomic(spec.run_dir / RESULT_FILE, json.dumps(result, indent=2))
     return result
@@ -289,11 +303,17 @@ def run_study(opts: AblateOptions) -> list[Path]:
 
 
 def write_study_report(out: str | Path) -> list[Path]:
-    """Table 2 (markdown, CSV) and Fig. 7 from what is on disk under ``out``; returns the files written."""
-    from posestylizer.experiments.figure import write_fig7
-    from posestylizer.experiments.table import write_table
+    """Table 2 (markdown, CSV) and Fig. 7 from what is on disk under ``out``; returns the files written.
 
-    written = list(write_table(out) or ())
+    ConfigError (one line naming both runs) when a variant's seeds ran different recipes; finished runs of a variant
+    that no longer exists are reported on stderr and under the table."""
+    from posestylizer.experiments.figure import write_fig7
+    from posestylizer.experiments.table import collect_study, write_table
+
+    study = collect_study(out)
+    for line in study.unknown:
+        _log(f"not in the table: {line}")
+    written = list(write_table(out, study) or ())
     fig = write_fig7(out)
     return written + ([fig] if fig else [])
 

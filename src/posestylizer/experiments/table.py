@@ -9,11 +9,13 @@ labels and direction arrows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from posestylizer.errors import ConfigError
+from posestylizer.experiments.recipe import first_difference
 from posestylizer.experiments.variants import Variant, load_variant
+from posestylizer.metrics.collect import IMAGE_KINDS, LOSSLESS
 from posestylizer.runtime.files import write_text_atomic
 
 SPREAD = "half the range over seeds, (max - min) / 2"
@@ -45,21 +47,51 @@ def mean_spread(values: list[float]) -> tuple[float, float]:
     return sum(values) / len(values), (max(values) - min(values)) / 2
 
 
-def collect_rows(out: str | Path) -> list[Row]:
+@dataclass
+class Study:
+    """What is on disk under a study folder: the table's rows, and the finished runs no row can hold (``unknown``:
+    one line per folder whose variant no longer exists)."""
+
+    rows: list[Row]
+    unknown: list[str] = field(default_factory=list)
+
+
+def _check_one_recipe(folder: Path, results: list[tuple[Path, dict]]) -> None:
+    """ConfigError naming two runs of one variant that recorded different recipes (a run from before recipes were
+    recorded counts as a recipe of its own beside a recorded one: nothing says they match)."""
+    first_path, first = results[0]
+    for path, result in results[1:]:
+        if result.get("recipe") == first.get("recipe"):
+            continue
+        a, b = (first.get("recipe") or "not recorded", result.get("recipe") or "not recorded")
+        diff = first_difference(first.get("recipe_items"), result.get("recipe_items"))
+        raise ConfigError(
+            f"{first_path.parent} and {path.parent} ran different recipes ({a} vs {b}{'; ' + diff if diff else ''}): "
+            "the table averages one recipe per variant; move one run to another --out, or rerun it with the same "
+            "settings"
+        )
+
+
+def collect_study(out: str | Path) -> Study:
     """The finished runs under ``out`` (``<variant>/seed<k>/result.json``), one row per variant in Table 2's order.
 
-    Folders that are not a known variant are ignored."""
-    rows = []
+    Raises ConfigError when a variant's runs ran different recipes (:mod:`posestylizer.experiments.recipe`).
+    Folders of finished runs whose variant is not known are listed in ``unknown``, not tabulated."""
+    rows, unknown = [], []
     for folder in sorted(p for p in Path(out).iterdir() if p.is_dir()) if Path(out).is_dir() else []:
-        results = [json.loads(f.read_text()) for f in folder.glob("seed*/result.json")]
-        if not results:
+        files = sorted(folder.glob("seed*/result.json"))
+        if not files:
             continue
         try:
             variant = load_variant(folder.name)
         except ConfigError:
+            runs = ", ".join(f.parent.name for f in files)
+            unknown.append(f"{folder} ({runs}): no ablation variant '{folder.name}' (renamed or removed?)")
             continue
-        rows.append(Row(variant, sorted(results, key=lambda r: r["seed"])))
-    return sorted(rows, key=lambda r: r.variant.order)
+        results = sorted(((f, json.loads(f.read_text())) for f in files), key=lambda fr: fr[1]["seed"])
+        _check_one_recipe(folder, results)
+        rows.append(Row(variant, [r for _, r in results]))
+    return Study(sorted(rows, key=lambda r: r.variant.order), unknown)
 
 
 def table_columns(rows: list[Row]) -> list[str]:
@@ -90,10 +122,13 @@ def markdown_table(rows: list[Row]) -> str:
     """Table 2 as markdown: a caption line, then Model | variant | params | seeds | metrics | steps | minutes."""
     columns = table_columns(rows)
     pairs = sorted({r.get("pairs") for row in rows for r in row.results if r.get("pairs")})
+    # Runs from before result.json named it were scored the same way: in memory, lossless.
+    images = sorted({r.get("images", LOSSLESS) for row in rows for r in row.results})
     head = ["Model", "variant", "G params", "seeds", *(_header(m) for m in columns), "iterations", "train min/run"]
     lines = [
         (f"Mean ± {SPREAD} (seeds column: how many); ↑ higher is better, ↓ lower is better; "
-         f"{'/'.join(map(str, pairs)) or '?'} held-out pairs per run."),
+         f"{'/'.join(map(str, pairs)) or '?'} held-out pairs per run, scored on "
+         f"{' and '.join(IMAGE_KINDS.get(i, i) for i in images)}."),
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join([":--", ":--", "--:", "--:", *["--:"] * len(columns), "--:", "--:"]) + "|",
@@ -122,13 +157,15 @@ def csv_rows(rows: list[Row]) -> list[dict]:
     return out
 
 
-def write_table(out: str | Path) -> tuple[Path, Path] | None:
-    """``<out>/table.md`` and ``<out>/table.csv`` from the finished runs; None when there is none yet."""
+def write_table(out: str | Path, study: Study | None = None) -> tuple[Path, Path] | None:
+    """``<out>/table.md`` and ``<out>/table.csv`` from the finished runs (``study``: already collected from ``out``);
+    None when there is none yet."""
     from posestylizer.metrics.write import csv_text, json_safe
 
-    rows = collect_rows(out)
-    if not rows:
+    study = study or collect_study(out)
+    if not study.rows:
         return None
-    md = write_text_atomic(Path(out) / "table.md", markdown_table(rows))
-    data = [{k: ("" if v is None else v) for k, v in json_safe(r).items()} for r in csv_rows(rows)]
+    notes = "".join(f"\nNot in the table: {line}\n" for line in study.unknown)
+    md = write_text_atomic(Path(out) / "table.md", markdown_table(study.rows) + notes)
+    data = [{k: ("" if v is None else v) for k, v in json_safe(r).items()} for r in csv_rows(study.rows)]
     return md, write_text_atomic(Path(out) / "table.csv", csv_text(data))
