@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compute SSIM/IS/mask-SSIM/mask-IS/PCKh (paper protocol) or SSIM/L1/PSNR/LPIPS/FID (clean protocol)",
         description="Inputs, one of: RESULTS (a folder of the authors' <from>___<to>_vis.jpg 5-panel grids); "
         "--targets DIR --generated DIR (images with matching names, or generated <from>___<to>.png); "
-        "--checkpoint CKPT --data ROOT (generates the test pairs into --out first). Prints a table and writes "
-        "metrics.json and metrics.csv into --out. Metrics: " + ", ".join(METRICS) + ".",
+        "--checkpoint CKPT --data ROOT (generates the test pairs by the checkpoint's contract, writes them into --out "
+        "and scores them: the paper protocol through the 5-panel JPEG grids, clean on lossless images). Prints a table "
+        "and writes metrics.json and metrics.csv into --out; both say which images were scored. Metrics: " + ", ".join(METRICS) + ".",
     )
     p.add_argument("results", nargs="?", help="folder of 5-panel result grids (results/<name>/test_latest/images)")
     p.add_argument("--targets", help="folder of target (ground-truth) images")

@@ -6,8 +6,10 @@
 - :mod:`~posestylizer.inference.framing`: cropping a person as the training images frame people, pasting back;
 - :mod:`~posestylizer.inference.retarget`: moving a target pose onto the source person's body;
 - :mod:`~posestylizer.inference.inputs`: checking what the user gives;
-- :mod:`~posestylizer.inference.batch`: a dataset's pairs as result files (``generate --data``, ``evaluate
-  --checkpoint``);
+- :mod:`~posestylizer.inference.collect`: the one path from a generator and a dataset's pairs to scored images
+  (the demo, the ablation study, ``evaluate --checkpoint``);
+- :mod:`~posestylizer.inference.batch`: what was collected, written as result files (``generate --data``,
+  ``evaluate --checkpoint``);
 - :mod:`~posestylizer.inference.animate`: a person following a driving video's motion;
 - :mod:`~posestylizer.inference.export`: ONNX export.
 """

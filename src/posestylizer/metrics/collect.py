@@ -1,10 +1,10 @@
 """Collect (target, generated) pairs from result files: the first of the three steps collect, compute, write.
 
-Two sources, both file based: the authors' 5-panel grids, or two folders of images with matching names (what
-``evaluate --checkpoint`` writes is read through these too). Problems with individual files (unreadable, wrong size,
-unmatched, missing) are listed on the :class:`Collection` and never stop the run; only a folder with no result image
-at all is an error. Images generated in memory come from :func:`posestylizer.inference.collect.collect`, which
-builds a :class:`Collection` of either kind below.
+Two file sources: the authors' 5-panel grids, or two folders of images with matching names. Problems with individual
+files (unreadable, wrong size, unmatched, missing) are listed on the :class:`Collection` and never stop the run; only
+a folder with no result image at all is an error. Images generated in memory (the demo, the ablation,
+``evaluate --checkpoint``) come from :func:`posestylizer.inference.collect.collect`, which builds a
+:class:`Collection` equal to what these readers give for the files it writes.
 
 Every collection says how its images were stored (``images``: :data:`IMAGE_KINDS`), and every report repeats it: the
 paper's numbers are computed on panels cut out of 5-panel JPEG grids (quality 75), so a score of lossless images of the
