@@ -27,7 +27,7 @@ from posestylizer.data.dataset import evenly_spaced
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.experiments.curves import HeldOutCurve
 from posestylizer.experiments.params import count_parameters, parameter_table
-from posestylizer.experiments.recipe import data_identity, recipe_hash, run_recipe
+from posestylizer.experiments.recipe import check_same_recipe, data_identity, recipe_hash, run_recipe
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
 from posestylizer.metrics.collect import LOSSLESS
@@ -274,6 +274,16 @@ def finish_run(spec: RunSpec, data: StudyData, metrics: list[str], opts: AblateO
     return result
 
 
+def check_seed_recipes(todo: list[RunSpec], data: StudyData, opts: AblateOptions) -> None:
+    """Before any training: ConfigError when a run to do would join finished seeds of its variant that ran another
+    recipe (another -o, --steps, --eval-pairs or dataset), which the table would refuse to average."""
+    for spec in todo:
+        mine = study_recipe(spec, data, opts)
+        planned = (spec.run_dir, {"recipe": recipe_hash(mine), "recipe_items": mine})
+        for done in sorted(spec.run_dir.parent.glob("seed*/" + RESULT_FILE)):
+            check_same_recipe((done.parent, json.loads(done.read_text())), planned)
+
+
 def run_study(opts: AblateOptions) -> list[Path]:
     """Train and evaluate every missing run, then write the table and the figure; returns their paths."""
     opts.check()
@@ -284,6 +294,8 @@ def run_study(opts: AblateOptions) -> list[Path]:
     done = {s.run_dir for s in runs} - {s.run_dir for s in todo}
     data = load_study_data(base_config(opts), opts) if todo else None
     metrics = table_metrics(data, opts) if data else []
+    if data:
+        check_seed_recipes(todo, data, opts)
     length = f"{opts.steps} steps" if opts.steps else f"{opts.budget_minutes:g} min"
     spent: list[float] = []
     for i, spec in enumerate(runs, 1):

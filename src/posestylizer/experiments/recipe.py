@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from posestylizer.data.layouts import PHASES, Layout
+from posestylizer.errors import ConfigError
 
 RECIPE_VERSION = 1  # bump when the items change meaning: older hashes then no longer match newer ones
 # Config keys that say where or how verbosely a run happens, not what it computes.
@@ -75,3 +76,16 @@ def first_difference(a: dict[str, object] | None, b: dict[str, object] | None) -
         if a.get(key, "(absent)") != b.get(key, "(absent)"):
             return f"{key}: {a.get(key, '(absent)')!r} vs {b.get(key, '(absent)')!r}"
     return ""
+
+
+def check_same_recipe(a: tuple[Path, dict], b: tuple[Path, dict]) -> None:
+    """ConfigError (one line naming both runs and their first differing item) unless two runs' records (``recipe``
+    hash and ``recipe_items``, as in ``result.json``) have the same recipe. A run from before recipes were recorded
+    matches only another such run: nothing says it matches a recorded one."""
+    (a_dir, a_rec), (b_dir, b_rec) = a, b
+    if a_rec.get("recipe") == b_rec.get("recipe"):
+        return
+    hashes = f"{a_rec.get('recipe') or 'not recorded'} vs {b_rec.get('recipe') or 'not recorded'}"
+    diff = first_difference(a_rec.get("recipe_items"), b_rec.get("recipe_items"))
+    raise ConfigError(f"{a_dir} and {b_dir} have different recipes ({hashes}{'; ' + diff if diff else ''}): a table "
+                      "row averages one recipe; use another --out for the other recipe, or the same settings")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from posestylizer.errors import ConfigError
-from posestylizer.experiments.recipe import first_difference
+from posestylizer.experiments.recipe import check_same_recipe
 from posestylizer.experiments.variants import Variant, load_variant
 from posestylizer.metrics.collect import IMAGE_KINDS, LOSSLESS
 from posestylizer.runtime.files import write_text_atomic
@@ -56,22 +56,6 @@ class Study:
     unknown: list[str] = field(default_factory=list)
 
 
-def _check_one_recipe(folder: Path, results: list[tuple[Path, dict]]) -> None:
-    """ConfigError naming two runs of one variant that recorded different recipes (a run from before recipes were
-    recorded counts as a recipe of its own beside a recorded one: nothing says they match)."""
-    first_path, first = results[0]
-    for path, result in results[1:]:
-        if result.get("recipe") == first.get("recipe"):
-            continue
-        a, b = (first.get("recipe") or "not recorded", result.get("recipe") or "not recorded")
-        diff = first_difference(first.get("recipe_items"), result.get("recipe_items"))
-        raise ConfigError(
-            f"{first_path.parent} and {path.parent} ran different recipes ({a} vs {b}{'; ' + diff if diff else ''}): "
-            "the table averages one recipe per variant; move one run to another --out, or rerun it with the same "
-            "settings"
-        )
-
-
 def collect_study(out: str | Path) -> Study:
     """The finished runs under ``out`` (``<variant>/seed<k>/result.json``), one row per variant in Table 2's order.
 
@@ -89,7 +73,8 @@ def collect_study(out: str | Path) -> Study:
             unknown.append(f"{folder} ({runs}): no ablation variant '{folder.name}' (renamed or removed?)")
             continue
         results = sorted(((f, json.loads(f.read_text())) for f in files), key=lambda fr: fr[1]["seed"])
-        _check_one_recipe(folder, results)
+        for path, result in results[1:]:
+            check_same_recipe((results[0][0].parent, results[0][1]), (path.parent, result))
         rows.append(Row(variant, [r for _, r in results]))
     return Study(sorted(rows, key=lambda r: r.variant.order), unknown)
 

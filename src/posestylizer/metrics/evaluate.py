@@ -77,8 +77,8 @@ def _available(metrics: list[Metric], inputs: EvalInputs) -> tuple[list[Metric],
 
 
 def _settings(metrics: list[Metric], inputs: EvalInputs, images: str) -> dict[str, object]:
-    """The shared settings, then each computed metric's own settings text (from its registry entry) ending with how
-    its images were stored, so that a number copied out of the report still says it."""
+    """The shared settings (how the images were stored among them: the paper's JPEG grids and lossless images give
+    different numbers), then each computed metric's own settings text (from its registry entry)."""
     o = inputs.options
     stored = IMAGE_KINDS.get(images, images)
     settings: dict[str, object] = {"protocol": o.protocol, "images": stored, "device": o.device,
@@ -87,4 +87,4 @@ def _settings(metrics: list[Metric], inputs: EvalInputs, images: str) -> dict[st
         settings["weights_dir"] = o.weights_dir or "torch hub cache"
     if any("ground_truth" in m.needs for m in metrics):
         settings["ground_truth"] = f"{o.ground_truth} (phase {o.ground_truth_phase})"
-    return {**settings, **{m.name: f"{m.settings_text(o)}; images: {stored}" for m in metrics}}
+    return {**settings, **{m.name: m.settings_text(o) for m in metrics}}
