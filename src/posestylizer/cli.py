@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from posestylizer.errors import UserError
+from posestylizer.runtime.nativelog import filtered_native_stderr, set_verbose
 
 # Modules under posestylizer.commands, in the order they appear in --help.
 COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "ablate",
@@ -31,7 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not shipped in this build
             raise
         module.register(sub)
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` on every (sub)command that runs something: lets third-party log lines through."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_verbose(child)
+            return
+    if parser is not None and parser.prog != "posestylizer":
+        parser.add_argument("--verbose", action="store_true",
+                            help="also show third-party log lines (MediaPipe, TFLite), hidden by default")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    set_verbose(getattr(args, "verbose", False))
     try:
-        result = args.func(args)
+        with filtered_native_stderr():  # MediaPipe's native INFO/WARNING lines (runtime.nativelog)
+            result = args.func(args)
     except UserError as err:
         print(f"posestylizer {args.command}: error: {err}", file=sys.stderr)
         return 2
