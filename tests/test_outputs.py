@@ -68,3 +68,21 @@ def test_file_outputs(tmp_path):
         check_not_an_input(tmp_path / "." / "f", [None, tmp_path / "f"], "--out")
     with pytest.raises(OutputError, match="is a file"):
         check_output_dir(tmp_path / "f", force=True, option="--out")
+
+
+def test_overrides_may_follow_options(monkeypatch):
+    import posestylizer.commands.train as train_command
+
+    seen = {}
+    monkeypatch.setattr(train_command, "run", lambda args: seen.setdefault("overrides", args.overrides) and 0)
+    from posestylizer.cli import build_parser
+
+    parser = build_parser()
+    parser._subparsers._group_actions[0].choices["train"].set_defaults(func=train_command.run)
+    from posestylizer.cli import _parse
+
+    args = _parse(parser, ["train", "--preset", "synthetic", "a.b=1", "--quiet", "c.d=2", "--data", "x", "e.f=3"])
+    assert args.overrides == ["a.b=1", "c.d=2", "e.f=3"] and args.quiet and args.data == "x"
+    with pytest.raises(SystemExit) as exit_info:
+        _parse(parser, ["train", "--preset", "synthetic", "--bogus"])
+    assert exit_info.value.code == 2

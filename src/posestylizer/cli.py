@@ -48,9 +48,22 @@ def _add_verbose(parser: argparse.ArgumentParser) -> None:
                             help="also show third-party log lines (MediaPipe, TFLite), hidden by default")
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``, letting ``key=value`` overrides stand anywhere, also after options (argparse takes a
+    ``nargs="*"`` positional in one run only, so ``train a=1 --quiet b=2`` would leave ``b=2`` unrecognised)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "overrides", None), list):
+        overrides = [item for item in extra if "=" in item and not item.startswith("-")]
+        args.overrides += overrides
+        extra = [item for item in extra if item not in overrides]
+    if extra:
+        parser.parse_args(argv)  # argparse's own one-line "unrecognized arguments" message and exit 2
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, sys.argv[1:] if argv is None else list(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
