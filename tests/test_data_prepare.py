@@ -201,3 +201,21 @@ def test_deepfashion_with_the_authors_csvs_as_keypoints_and_split(tmp_path):
     for name, kp in {**got_train, **got_test}.items():  # PATN CSVs are in prepared-image pixels: taken as they are
         assert np.array_equal(kp, truth[name][1])
     assert check_dataset(out, "fashion", progress=False).ok
+
+
+def test_a_failed_run_with_nothing_finished_does_not_lock_the_folder(tmp_path, monkeypatch):
+    import posestylizer.data.prepare as prepare
+
+    market_archive(tmp_path / "raw")
+    out, kp = tmp_path / "market", tmp_path / "raw" / "openpose"
+
+    def fail(*args, **kwargs):  # the run dies before its first image is journalled (wrong options, say)
+        raise DataError("first image failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(prepare, "_process", fail)
+        with pytest.raises(DataError, match="first image failed"):
+            prepare_dataset("market1501", tmp_path / "raw", out, **quiet())
+    assert (out / ".prepare" / "journal.jsonl").exists()
+    fixed = prepare_dataset("market1501", tmp_path / "raw", out, keypoints=kp, **quiet())  # other options: accepted
+    assert fixed.processed == 13

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from posestylizer.errors import UserError
+from posestylizer.runtime.nativelog import filtered_native_stderr, set_verbose
 
 # Modules under posestylizer.commands, in the order they appear in --help.
 COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "ablate",
@@ -31,17 +32,45 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not shipped in this build
             raise
         module.register(sub)
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` on every (sub)command that runs something: lets third-party log lines through."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_verbose(child)
+            return
+    if parser is not None and parser.prog != "posestylizer":
+        parser.add_argument("--verbose", action="store_true",
+                            help="also show third-party log lines (MediaPipe, TFLite), hidden by default")
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``, letting ``key=value`` overrides stand anywhere, also after options (argparse takes a
+    ``nargs="*"`` positional in one run only, so ``train a=1 --quiet b=2`` would leave ``b=2`` unrecognised)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "overrides", None), list):
+        overrides = [item for item in extra if "=" in item and not item.startswith("-")]
+        args.overrides += overrides
+        extra = [item for item in extra if item not in overrides]
+    if extra:
+        parser.parse_args(argv)  # argparse's own one-line "unrecognized arguments" message and exit 2
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, sys.argv[1:] if argv is None else list(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    set_verbose(getattr(args, "verbose", False))
     try:
-        result = args.func(args)
+        with filtered_native_stderr():  # MediaPipe's native INFO/WARNING lines (runtime.nativelog)
+            result = args.func(args)
     except UserError as err:
         print(f"posestylizer {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -38,6 +38,10 @@ def save_generator(
     returns ``out_dir``."""
     if tuple(contract.image_size) != tuple(cfg.image_size):
         raise ValueError(f"contract image size {contract.image_size} differs from the model's {cfg.image_size}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not is_checkpoint_folder(out_dir) and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        # the folder is swapped whole: never do that to a folder (or file) this package did not write
+        raise CheckpointError(f"{out_dir}: exists and is not a {FORMAT} folder; choose a new or empty folder")
     state = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
     info = {
         "format": FORMAT, "version": 1, "model": dataclasses.asdict(cfg), "contract": contract.to_dict(),
@@ -49,6 +53,17 @@ def save_generator(
         (tmp / CONFIG).write_text(json.dumps(info, indent=2))
 
     return replace_dir_atomically(build, out_dir)
+
+
+def is_checkpoint_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding exactly what :func:`save_generator` writes (safe to replace)."""
+    path = Path(path)
+    if not path.is_dir() or {p.name for p in path.iterdir()} != {WEIGHTS, CONFIG}:
+        return False
+    try:
+        return json.loads((path / CONFIG).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

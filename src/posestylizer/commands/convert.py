@@ -20,12 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=PRESETS, help="image size/dropout preset (default: market for BatchNorm "
                    "checkpoints, fashion for InstanceNorm ones)")
     p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="override the preset's image size")
+    p.add_argument("--force", action="store_true", help="replace OUT_DIR when it is a checkpoint folder already")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from posestylizer.checkpoints.native import convert_reference
+    from posestylizer.checkpoints.native import convert_reference, is_checkpoint_folder
+    from posestylizer.runtime.outputs import check_not_an_input, check_output_dir
 
+    check_not_an_input(args.out_dir, [args.ref_file], "OUT_DIR")
+    check_output_dir(args.out_dir, force=args.force, option="OUT_DIR", ours=is_checkpoint_folder)
     out, cfg = convert_reference(args.ref_file, args.out_dir, preset=args.preset, image_size=args.image_size)
     print(
         f"wrote {out} (APS generator: {cfg.image_size[0]}x{cfg.image_size[1]}, {cfg.n_blocks} blocks, ngf {cfg.ngf}, "

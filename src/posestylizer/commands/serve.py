@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=("market", "fashion"), help="preset of an authors' .pth checkpoint")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="TCP port, 1-65535 (default 8000)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     add_precision_option(p)
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest accepted file (default 20 MB)")
@@ -54,6 +55,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_upload_mb <= 0 or args.max_megapixels <= 0 or args.queue < 0 or args.timeout <= 0:
         raise ConfigError("--max-upload-mb, --max-megapixels and --timeout must be positive and --queue >= 0")
     uvicorn, create_app = _web_modules()
+    _check_port(args.host, args.port)  # before the model loads: a taken port costs nothing
     pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, device=args.device, preset=args.preset,
                                                 precision=args.precision)
     app = create_app(
@@ -67,6 +69,25 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"pose studio: http://{host}:{args.port}/  (API reference: /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """ConfigError unless ``port`` is a valid TCP port that ``host`` can listen on now (bound and released at once,
+    with the SO_REUSEADDR that uvicorn sets too, so only a port another server holds is refused)."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port}: choose a TCP port from 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise ConfigError(f"--host {host}: not an address of this machine ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({err.strerror}); is another server "
+                              "running there? choose another --port") from None
 
 
 def _display_name(checkpoint: str) -> str:

@@ -29,10 +29,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "repeated, *_netG.pth / *_netD_PB.pth / *_netD_PP.pth files; networks not given start fresh")  # fmt: skip
     p.add_argument("--vgg-weights", metavar="FILE", help="torchvision VGG19 state dict (vgg19-dcbb9e9d.pth) for "
                    "the perceptual loss, when torchvision's ImageNet weights cannot be downloaded")  # fmt: skip
-    p.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) after N iterations in total")
+    p.add_argument("--max-steps", type=_at_least_one, default=0, metavar="N",
+                   help="stop (with a checkpoint) after N >= 1 iterations in total (default: the config's length)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted config overrides, e.g. train.lr=1e-4")
     p.set_defaults(func=run)
+
+
+def _at_least_one(text: str) -> int:
+    """``--max-steps`` takes a whole number >= 1 (0 once meant "no limit", which read as "stop at once")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value} (leave it out to train to the end)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,22 +45,22 @@ class Journal:
     def __init__(self, out: Path, settings: dict) -> None:
         self.path = out / JOURNAL
         self.done: dict[tuple[str, str], Outcome] = {}
-        if self.path.exists():
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-            first = json.loads(lines[0]) if lines else {}
-            if first.get("settings") != settings:
-                raise DataError(
-                    f"{out}: prepared with other options ({first.get('settings')}); use the same options to "
-                    "resume, or a new folder"
-                )
-            for line in lines[1:]:
-                try:
-                    o = Outcome(**json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue  # the line being written when the last run was stopped
-                self.done[(o.phase, o.name)] = o
+        lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+        first = json.loads(lines[0]) if lines else {}
+        for line in lines[1:]:
+            try:
+                o = Outcome(**json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue  # the line being written when the last run was stopped
+            self.done[(o.phase, o.name)] = o
+        if self.done and first.get("settings") != settings:
+            raise DataError(
+                f"{out}: prepared with other options ({first.get('settings')}); use the same options to "
+                "resume, or a new folder"
+            )
+        if self.done:
             self._fh = self.path.open("a", encoding="utf-8")
-        else:
+        else:  # nothing finished (a run that failed on its options or first image): start over with these options
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("w", encoding="utf-8")
             self._write({"settings": settings})

@@ -22,7 +22,6 @@ and 256x176, and on the real photos available offline.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,9 +218,6 @@ class MediaPipeEstimator:
 
     def __init__(self, min_visibility: float = 0.5, min_height: int = 256, pad: float = 0.0, roi: str = "auto",
                  crop_scale: float = 1.3, model_complexity: int = 1) -> None:
-        # MediaPipe's C++ logging (glog/TFLite) prints INFO/WARNING lines for every graph; keep errors only.
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
             from mediapipe.python.solutions import pose as mp_pose
         except ImportError as err:
@@ -271,3 +267,4 @@ class MediaPipeEstimator:
         for part in (self._pose, self._by_roi):
             if part is not None:
                 part.close()
+        self._pose = self._by_roi = None

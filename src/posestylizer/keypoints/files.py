@@ -16,6 +16,7 @@ import posestylizer.keypoints.coco as coco
 import posestylizer.keypoints.openpose as openpose
 from posestylizer.errors import DataError
 from posestylizer.keypoints.core import PoseRecord, choose_person, scale_pose
+from posestylizer.runtime.boundedjson import loads_bounded
 
 FORMATS = ("openpose", "coco", "blazepose", "patn")
 # OpenPose names its output <image stem>_keypoints.json; the image name is what is left.
@@ -31,9 +32,11 @@ def load_json(path: Path):
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: cannot read keypoint file ({err})") from None
     try:
-        return json.loads(text)
+        return loads_bounded(text)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}, column {err.colno})") from None
+    except ValueError as err:  # past the bounds: too deep, a number too long, NaN
+        raise DataError(f"{path}: not a keypoint file ({err})") from None
 
 
 def detect_format(path: Path, obj=None) -> str:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
-import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from posestylizer.errors import CheckpointError, UserError
+from posestylizer.runtime.pickles import code_globals
 
 if TYPE_CHECKING:  # torch is imported where it is used: configs and CSV writers stay light to import
     import torch
@@ -141,18 +141,32 @@ def read_weights_only(path: str | Path, what: str, error: type[UserError] = Chec
     if path.is_dir():
         raise error(f"{path}: is a folder; give the {what} file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about legacy formats; the user gets our one line or nothing
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch.load raises many types on foreign bytes (IndexError on text)
-        # torch reports pickled code and plain garbage as the same UnpicklingError; only the text tells them apart.
-        code = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
-        if isinstance(err, pickle.UnpicklingError) and code:
-            raise error(
-                f"{path}: refused to unpickle {code.group(1)} from this {what} (weights_only=True: tensors and plain "
-                "values only); save the state dict alone"
-            ) from None
-        detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", str(err))  # torch's own first line is advice
-        reason = detail.group(1) if detail else _first_line(err)
-        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {reason}") from None
+        failure = err
+    # Code or garbage? Decided from the pickle's own opcodes, never from torch's wording (which changes by release
+    # and ends in advice to load with weights_only=False).
+    try:
+        code = code_globals(path)
+    except (ValueError, OSError) as err:
+        raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {_first_line(err)}") from None
+    if code:
+        raise error(
+            f"{path}: refused to unpickle {code[0]} from this {what} (code, not weights: only tensors and plain "
+            "values are read); save the state dict alone"
+        ) from None
+    raise error(f"{path}: unreadable {what} file (truncated or corrupt?): {_reason(failure)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of torch's message that states a fact rather than advice about ``weights_only``."""
+    for line in str(err).splitlines():
+        line = line.strip().removeprefix("WeightsUnpickler error:").strip()
+        if line and "weights_only" not in line and "Weights only load failed" not in line:
+            return line
+    return type(err).__name__
 
 
 def read_state_dict_file(

@@ -18,6 +18,7 @@ import numpy as np
 from posestylizer.inference.retarget import fit_inside
 from posestylizer.keypoints.library import library_pose, pose_names
 from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.runtime.boundedjson import loads_bounded
 from posestylizer.server.schemas import (
     Contract,
     Estimate,
@@ -155,10 +156,12 @@ class StudioService:
 def parse_keypoints(text: str, field: str) -> np.ndarray:
     """A JSON [[y, x] x 18] form field as a float64 (18, 2) array (the pipeline checks shape and range)."""
     try:
-        value = json.loads(text)
+        value = loads_bounded(text)
     except json.JSONDecodeError as err:
         raise UploadRefused(422, f"{field}: not JSON ({err.msg} at character {err.pos}); send [[y, x], ...] "
                             "for the 18 joints") from None
+    except ValueError as err:  # past the bounds: too deep, a number too long
+        raise UploadRefused(422, f"{field}: {err}; send [[y, x], ...] for the 18 joints") from None
     try:
         kp = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):

@@ -31,7 +31,7 @@ from posestylizer.runtime.precision import choose_precision
 from posestylizer.training.distributed import DistInfo, EpochSampler
 from posestylizer.training.losses import APSObjective, load_perceptual
 from posestylizer.training.pool import ImagePool, query_global
-from posestylizer.training.schedule import TrainingPolicy, set_lr
+from posestylizer.training.schedule import TrainingPolicy, ignore_stop_signals, set_lr
 from posestylizer.training.state import rng_state, set_rng_state
 
 STATE_FORMAT = "posestylizer-train-state"
@@ -230,6 +230,7 @@ class Trainer:
             drop_last=False,  # the reference keeps the last partial batch (§5.6)
             generator=gen,
             persistent_workers=False,
+            worker_init_fn=ignore_stop_signals if workers else None,
         )
 
     # ------------------------------------------------------------------ one iteration

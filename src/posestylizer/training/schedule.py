@@ -155,6 +155,14 @@ class StopFlag:
             signal.signal(sig, old)
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """Loader workers leave SIGTERM and SIGINT to the main process. ``timeout``, systemd and SLURM signal the whole
+    process group: a worker killed by it would make the loader raise before the main process could checkpoint at
+    the next iteration boundary (:class:`StopFlag`), which then shuts them down."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Clock:
     """Advances the policy's training seconds after every iteration and agrees on the stop request.
 
