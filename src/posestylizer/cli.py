@@ -14,7 +14,7 @@ from posestylizer.errors import UserError
 
 # Modules under posestylizer.commands, in the order they appear in --help.
 COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "ablate",
-            "viz", "bench")
+            "viz", "bench", "augment")
 
 
 def build_parser() -> argparse.ArgumentParser:
