@@ -227,3 +227,24 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_bytes(setup, reference):
     assert MANIFEST not in partial
     subprocess.run(cmd, env=_env(), check=True, capture_output=True, timeout=600)
     assert _files(out) == reference
+
+
+def test_bench_case_runs_the_commands_chunks_with_one_code_per_source():
+    import json
+
+    from posestylizer.bench.worker import serve
+
+    tiny = ["model.image_size=[32,16]", "model.n_blocks=2", "model.ngf=4", "model.ndf=4"]
+    msg = {"cmd": "setup", "overrides": tiny, "min_time": 0.01, "matmul_size": 64}
+
+    def ask(*commands: dict) -> list[dict]:
+        replies: list[str] = []
+        serve([json.dumps(c) for c in commands], replies.append)
+        return [json.loads(r) for r in replies]
+
+    setup, rep, _ = ask({**msg, "case": "augment:demo:2"}, {"cmd": "rep"}, {"cmd": "finish"})
+    infer, _ = ask({**msg, "case": "infer:demo:1"}, {"cmd": "finish"})
+    assert setup["items_per_call"] == 16 and "K=2" in setup["setting"]  # 8 sources x 2 poses per chunk
+    assert list(rep["stage_ms"]) == ["read", "maps", "generation", "write"] and rep["stage_ms"]["generation"] > 0
+    # the encoder runs once per source, not once per image: fewer FLOPs per image than a full forward pass
+    assert 0 < setup["flops_per_call"] / 16 < infer["flops_per_call"]

@@ -193,17 +193,17 @@ def check_record(out: Path, record: dict, is_main: bool) -> None:
 
 
 def _work(chunks: list[Chunk], renderer: Renderer, image_dir: Path, out: Path, kps: dict, progress: Progress):
-    """Render this process's chunks; returns (images written, names of sources that could not be read)."""
-    bar = progress.bar("augment", total=sum(len(c.jobs) for c in chunks), unit="image")
+    """Render this process's unfinished chunks; returns (images written, names of sources that could not be read).
+    The bar counts the images still to make, so its rate is the rendering rate on a resumed run too."""
+    todo = [c for c in chunks if not all((out / j.name).exists() for j in c.jobs)]
+    bar = progress.bar("augment", total=sum(len(c.jobs) for c in todo), unit="image")
     written, unreadable = 0, []
-    for chunk in chunks:
-        names = [job.name for job in chunk.jobs]
-        if not all((out / n).exists() for n in names):
-            remove_stale_temporaries(out, names)
-            kept, images = renderer.read_sources(image_dir, chunk.sources)
-            unreadable += [s for s in chunk.sources if s not in kept]
-            written += write_outputs(out, renderer.render(chunk, images, kept, kps))
-        bar.update(len(names))
+    for chunk in todo:
+        remove_stale_temporaries(out, [j.name for j in chunk.jobs])
+        kept, images = renderer.read_sources(image_dir, chunk.sources)
+        unreadable += [s for s in chunk.sources if s not in kept]
+        written += write_outputs(out, renderer.render(chunk, images, kept, kps))
+        bar.update(len(chunk.jobs))
     bar.close()
     return written, unreadable
 
