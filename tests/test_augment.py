@@ -248,3 +248,35 @@ def test_bench_case_runs_the_commands_chunks_with_one_code_per_source():
     assert list(rep["stage_ms"]) == ["read", "maps", "generation", "write"] and rep["stage_ms"]["generation"] > 0
     # the encoder runs once per source, not once per image: fewer FLOPs per image than a full forward pass
     assert 0 < setup["flops_per_call"] / 16 < infer["flops_per_call"]
+
+
+def test_a_deepfashion_layout_set_keeps_its_ids(tmp_path, capsys):
+    data = tmp_path / "fashion"
+    assert main(["data", "synth", str(data), "--preset", "fashion", "--identities", "3", "--poses", "2", "--seed", "1",
+                 "--quiet"]) == 0  # fmt: skip
+    small_checkpoint(tmp_path / "ckpt", size=(256, 176), norm="instance", layout="fashion")
+    out = tmp_path / "out"
+    assert main(["augment", "--checkpoint", str(tmp_path / "ckpt"), "--data", str(data), "--out", str(out),
+                 "--poses", "1", "--quiet", "--device", "cpu"]) == 0  # fmt: skip
+    fashion = get_layout("fashion")
+    rows = list(csv.DictReader((out / MANIFEST).open()))
+    assert rows and all(fashion.identity(r["image"]) == fashion.identity(r["source"]) == r["person_id"] for r in rows)
+    assert sorted(p.name for p in out.glob("*.jpg")) == sorted(r["image"] for r in rows)
+
+
+def test_an_unreadable_image_is_skipped_and_counted(setup, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(setup / "data", data)
+    layout = get_layout("market")
+    ann = read_annotations(layout.annotation_path(data, "train"))
+    victim = sorted(n for n, kp in ann.items() if usable(kp))[2]
+    path = data / "train" / victim
+    path.write_bytes(path.read_bytes()[:100])  # truncated JPEG
+    out = tmp_path / "out"
+    args = ["augment", "--checkpoint", str(setup / "ckpt"), "--data", str(data), "--out", str(out), *ARGS]
+    assert main(args) == 0
+    assert "and 1 unreadable" in capsys.readouterr().out
+    rows = list(csv.DictReader((out / MANIFEST).open()))
+    assert victim not in {r["source"] for r in rows} and len(rows) == len(list(out.glob("*.jpg")))
