@@ -88,7 +88,8 @@ class Renderer:
             tgt_pose = self._maps([j.keypoints for j in part])
             with autocast(self.precision, self.device):
                 fake = self.generator.decoder(codes.index_select(0, index), tgt_pose)
-            out += [(job, to_uint8(img.float())) for job, img in zip(part, fake)]
+            fake = fake.float().cpu()  # one device-to-host copy per batch
+            out += [(job, to_uint8(img)) for job, img in zip(part, fake)]
         return out
 
 

@@ -109,20 +109,22 @@ def check_options(opts: AugmentOptions) -> None:
 
 
 def join_torchrun(device_name: str):
-    """This process's DistInfo: a single process, or a torchrun rank in its process group (gloo on CPU, NCCL on
-    GPUs). The group waits up to 12 h at the final barrier: ranks finish at different times after a resume."""
+    """(this process's DistInfo, whether this call made the process group): a single process, or a torchrun rank in
+    its process group (gloo on CPU, NCCL on GPUs). The group waits up to 12 h at the final gather: ranks finish at
+    different times after a resume. A group the caller already made is used as it is."""
     import torch.distributed as dist
 
     from posestylizer.training.distributed import init_distributed, resolve_device
 
     if device_name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {device_name}: CUDA is not available here; use --device cpu")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+    made = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
+    if made:
         device = resolve_device(device_name, int(os.environ.get("LOCAL_RANK", "0")))
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=12))
-    return init_distributed(device_name)
+    return init_distributed(device_name), made
 
 
 def file_digest(path: Path) -> str:
@@ -228,7 +230,7 @@ def run_augment(opts: AugmentOptions) -> AugmentSummary | None:
 
     check_options(opts)
     start = time.perf_counter()
-    info = join_torchrun(opts.device)
+    info, made_group = join_torchrun(opts.device)
     try:
         model = load_generator(opts.checkpoint, device=info.device)
         contract = require_contract(model, opts.checkpoint)
@@ -264,7 +266,8 @@ def run_augment(opts: AugmentOptions) -> AugmentSummary | None:
                               written=sum(w for w, _ in gathered), no_pose=no_pose, unreadable=missing + len(bad),
                               seconds=time.perf_counter() - start, processes=info.world_size, skipped_names=bad)
     finally:
-        shutdown_distributed()
+        if made_group:
+            shutdown_distributed()
 
 
 def _record(opts: AugmentOptions, digest: str, precision: str, device_type: str) -> dict:

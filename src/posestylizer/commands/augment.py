@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "augment-manifest.csv. Split over processes with `torchrun --nproc_per_node=N -m posestylizer augment ...`; "
         "run the same command again to resume.",
     )
-    p.add_argument("--checkpoint", required=True, help="native checkpoint folder or training run folder")
+    p.add_argument("--checkpoint", required=True, help="native checkpoint folder, training run folder or an "
+                   "authors' .pth")
     p.add_argument("--data", required=True, metavar="ROOT", help="PATN-layout dataset (train/ and its annotation "
                    "CSV; Market-1501 or DeepFashion)")
     p.add_argument("--out", required=True, help="folder for the images (e.g. ROOT/bounding_box_train_aps, beside "
