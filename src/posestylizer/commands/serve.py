@@ -7,12 +7,11 @@ import ipaddress
 import sys
 from pathlib import Path
 
+from posestylizer.commands.common import add_precision_option
 from posestylizer.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from posestylizer.commands.generate import add_precision_option
-
     p = sub.add_parser(
         "serve",
         help="the pose studio: a web page and REST API to re-pose the person in a photo",
