@@ -98,6 +98,7 @@ def test_values_and_typed_targets(tmp_path):
     assert isinstance(resolve_target(Image.new("RGB", (8, 8))), PoseFromPhoto)
     assert isinstance(resolve_target(np.zeros((18, 2))), KeypointArray)
     assert isinstance(resolve_target([[0, 0]] * 18), KeypointArray)
+    assert KeypointFile("a.json") == KeypointFile(Path("a.json")) and KeypointFile("a.json").kind == "file"
     typed = KeypointFile(tmp_path / "never-read.json")
     assert resolve_target(typed) is typed
 

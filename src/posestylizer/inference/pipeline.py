@@ -2,7 +2,7 @@
 
     pipe = PoseStylizerPipeline.from_pretrained("runs/demo")        # native folder, run folder or authors' .pth
     result = pipe("photo.jpg", "walking")                           # a library pose, a keypoint file, a photo, ...
-    result = pipe("photo.jpg", KeypointFile(Path("pose.json")))    # or a typed target (inference.targets)
+    result = pipe("photo.jpg", KeypointFile("pose.json"))          # or a typed target (inference.targets)
     result.image.save("out.png"); result.panel.save("panel.png")
 
 Steps of :meth:`PoseStylizerPipeline.__call__` (each also a public method):

@@ -61,6 +61,9 @@ class KeypointFile:
     path: Path
     kind: ClassVar[str] = "file"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))  # a str path is accepted; stored as a Path
+
 
 @dataclass(frozen=True, eq=False)
 class KeypointArray:
