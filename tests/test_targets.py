@@ -134,6 +134,17 @@ def test_a_keypoint_file_is_read_once_per_call(pipe, scene, tmp_path, monkeypatc
     assert len(reads) == 2 and np.array_equal(again.target_keypoints, result.target_keypoints)
 
 
+def test_a_prepared_target_is_prepared_anew_for_another_model_size(pipe, tmp_path, scene):
+    photo, kp = scene
+    bigger = PoseStylizerPipeline.from_pretrained(small_checkpoint(tmp_path / "big", size=(128, 64)),
+                                                  estimator=FixedEstimator(kp))
+    prepared = pipe.prepare_target("walking")
+    assert pipe.prepare_target(prepared) is prepared
+    again = bigger.prepare_target(prepared)
+    assert again.size == (128, 64) and np.array_equal(again.keypoints, bigger.prepare_target("walking").keypoints)
+    assert bigger(photo, prepared, source_keypoints=kp).image.size == (64, 128)
+
+
 def test_a_call_searches_for_the_person_once_and_check_inputs_is_reused(pipe, scene, monkeypatch):
     photo, _ = scene
     searches = []

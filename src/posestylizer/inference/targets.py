@@ -138,9 +138,12 @@ class PreparedTarget:
         keypoints: float (18, 2) (y, x): model pixels for an array or a library pose, the file's image pixels for a
             keypoint file, None for a photo (its person is found by :func:`target_pose`).
         image: the decoded photo, uint8 (H, W, 3), for a photo target; else None.
+        size, placement: the model image (H, W) and framing it was prepared for (another pipeline prepares anew).
     """
 
     target: Target
+    size: tuple[int, int]
+    placement: object
     keypoints: np.ndarray | None = None
     image: np.ndarray | None = None
 
@@ -157,17 +160,21 @@ def read_keypoint_file(path: Path) -> np.ndarray:
 
 def prepare_target(target, size: tuple[int, int], placement: fr.Framing) -> PreparedTarget:
     """Resolve (:func:`resolve_target`), read and check a target for a model of ``size`` (H, W): arrays are checked
-    in full, keypoint files read (once), library poses placed, photos decoded. A PreparedTarget is returned as is."""
+    in full, keypoint files read (once), library poses placed, photos decoded. A PreparedTarget made for the same size
+    and placement is returned as it is (made for another pipeline, it is prepared anew from its target)."""
     if isinstance(target, PreparedTarget):
-        return target
+        if target.size == tuple(size) and target.placement == placement:
+            return target
+        target = target.target
     target = resolve_target(target)
+    made = {"target": target, "size": tuple(size), "placement": placement}
     if isinstance(target, KeypointArray):
-        return PreparedTarget(target, keypoint_array(target.array, size, "target", normalised_ok=True))
+        return PreparedTarget(**made, keypoints=keypoint_array(target.array, size, "target", normalised_ok=True))
     if isinstance(target, LibraryPose):
-        return PreparedTarget(target, library_pose(target.name, size, placement))
+        return PreparedTarget(**made, keypoints=library_pose(target.name, size, placement))
     if isinstance(target, KeypointFile):
-        return PreparedTarget(target, read_keypoint_file(target.path))
-    return PreparedTarget(target, image=load_image(target.image, "target photo"))
+        return PreparedTarget(**made, keypoints=read_keypoint_file(target.path))
+    return PreparedTarget(**made, image=load_image(target.image, "target photo"))
 
 
 def target_pose(prepared: PreparedTarget, size: tuple[int, int], framing: fr.Framing, estimator) -> np.ndarray:
