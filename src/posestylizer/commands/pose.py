@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.common import save_image
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
 
@@ -170,7 +171,6 @@ def run_list(args: argparse.Namespace) -> int:
     for name in names:
         print(f"{name:15s} {describe(name)}")
     if args.out:
-        from posestylizer.commands.generate import save_image
         from posestylizer.inference.framing import framing_for
         from posestylizer.inference.retarget import fit_inside
         from posestylizer.keypoints.library import library_pose, pose_sheet
