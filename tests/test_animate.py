@@ -16,7 +16,7 @@ from posestylizer.data.formats import write_annotations
 from posestylizer.errors import NoPersonError
 from posestylizer.inference.animate import read_track, retarget_track
 from posestylizer.inference.smoothing import KeypointSmoother, SmoothingOptions, smooth_track
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import present
 
 FRAMES = 12
 

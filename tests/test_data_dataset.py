@@ -9,7 +9,8 @@ import torch
 from posestylizer.config import load_config
 from posestylizer.data import PairDataset, read_image, write_dataset, write_heatmaps
 from posestylizer.errors import DataError
-from posestylizer.keypoints.maps import FLIP_INDEX, heatmaps, pose_mask
+from posestylizer.keypoints.maps import heatmaps, pose_mask
+from posestylizer.keypoints.vocab import FLIP_INDEX
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.core import choose_person, present_mask, to_pixels
+from posestylizer.keypoints.core import choose_person, to_pixels
+from posestylizer.keypoints.vocab import present
 
 NUM_LANDMARKS = 33
 NECK = -2  # COCO's neck has no BlazePose landmark: the mid-point of the shoulders
@@ -136,7 +137,7 @@ def to_blazepose_json(keypoints: np.ndarray, image_size: tuple[int, int]) -> dic
     """
     h, w = image_size
     kp = np.asarray(keypoints, dtype=np.float64)
-    ok = present_mask(kp)
+    ok = present(kp)
     landmarks = [{"x": 0.0, "y": 0.0, "z": 0.0, "visibility": 0.0} for _ in range(NUM_LANDMARKS)]
     for k18, blaze in enumerate(BLAZEPOSE_TO_COCO18):
         if blaze != NECK and ok[k18]:

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.core import PoseRecord, choose_person, pose_area, pose_from_points, present_mask
+from posestylizer.keypoints.core import PoseRecord, choose_person, pose_area, pose_from_points
+from posestylizer.keypoints.vocab import present
 
 COCO17_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
@@ -121,7 +122,7 @@ def to_coco(records: Iterable[PoseRecord | tuple]) -> dict:
     for i, rec in enumerate(records, start=1):
         name, kp, size = (rec.name, rec.keypoints, rec.image_size) if isinstance(rec, PoseRecord) else rec
         kp = np.asarray(kp, dtype=np.float64)
-        ok = present_mask(kp)
+        ok = present(kp)
         triples = np.zeros((17, 3)).tolist()  # plain floats, for JSON
         for k18, k17 in enumerate(COCO17_FOR_COCO18):
             if k17 is not NECK and ok[k18]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import present
 
 HEAD_POINTS = (0, 1, 14, 15, 16, 17)
 ALPHA = 0.5
