@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError
-from posestylizer.keypoints.blazepose import BLAZEPOSE_TO_COCO18, NECK, SHOULDERS, blazepose_to_coco18  # noqa: F401 (re-exported for tests)
+from posestylizer.keypoints.blazepose import BLAZEPOSE_TO_COCO18, blazepose_to_coco18  # noqa: F401 (re-exported for tests)
 from posestylizer.keypoints.vocab import missing_pose
 
 # BlazePose-33 landmark for each COCO-18 keypoint; the neck (1) is the midpoint of the shoulders (11, 12).

@@ -109,7 +109,8 @@ class _Search:
         ok = present(kp)
         if ok.sum() < MIN_KEYPOINTS or len(self.people) >= self.max_people:
             return False
-        if self.covered[kp[ok, 0], kp[ok, 1]].mean() > 0.5:
+        pix = np.rint(kp[ok]).astype(np.int64)  # pixel indices (an estimator's poses are on the grid already)
+        if self.covered[pix[:, 0], pix[:, 1]].mean() > 0.5:
             return False
         self.people.append(Person(kp))
         region = _silhouette(kp, self.covered.shape)
