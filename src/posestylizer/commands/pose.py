@@ -53,7 +53,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import write_annotations
     from posestylizer.estimators import estimate_files, get_estimator
-    from posestylizer.keypoints.maps import present
+    from posestylizer.keypoints.vocab import present
     from posestylizer.runtime.progress import Progress
 
     paths = _expand(args.images)
@@ -117,7 +117,7 @@ def _register_export(pose_sub) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import write_annotations
     from posestylizer.keypoints.io import import_keypoints
-    from posestylizer.keypoints.maps import present
+    from posestylizer.keypoints.vocab import present
 
     result = import_keypoints(
         args.files, fmt=args.fmt, image_size=_size(args.image_size), source_size=_size(args.source_size),
