@@ -69,13 +69,13 @@ CHECKS = (
           ceiling_rows),
     Check("equivalence", 30, "authors' fixtures aps_market_ngf8_bnstats.pt, aps_fashion_ngf4.pt through "
           "load_generator on the device: fp32 strict (<= 1e-5), channels_last, cuDNN TF32", equivalence_rows),
-    Check("inference", 170, "Generator forward, market b64 / fashion b32, fp32/bf16/fp16 x NCHW, channels_last, "
+    Check("inference", 150, "Generator forward, market b64 / fashion b32, fp32/bf16/fp16 x NCHW, channels_last, "
           "CUDA graph; torch.compile for market bf16/fp16/fp32 and fashion bf16", inference_rows),
     Check("train", 70, "Trainer.train_step, market b48 / fashion b16, fp32, AMP bf16, AMP fp16 + GradScaler",
           train_rows),
     Check("memory", 80, "largest fp32 training batch (doubling, then bisection; OOM caught) market cap 4096, "
           "fashion cap 1024; torch.cuda.max_memory_allocated at it", memory_rows),
-    Check("ddp", 40, "torchrun -m posestylizer train --preset synthetic, 20 steps, all GPUs (NCCL)", ddp_rows),
+    Check("ddp", 60, "torchrun -m posestylizer train --preset synthetic, 20 steps, all GPUs (NCCL)", ddp_rows),
 )  # fmt: skip
 
 
@@ -133,6 +133,7 @@ def machine_lines(ctx: Ctx) -> list[str]:
         f"{torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else '-'}, Python {platform.python_version()}",
         f"- TF32: matmul {torch.backends.cuda.matmul.allow_tf32}, cuDNN {torch.backends.cudnn.allow_tf32}; "
         f"cudnn.benchmark {torch.backends.cudnn.benchmark}; CPU threads {torch.get_num_threads()}",
+        f"- torch.compile backend: {ctx.compile_backend}",
         f"- mode: {'tiny sizes (code paths only: numbers are not results)' if ctx.tiny else 'full sizes'}",
     ]
 
@@ -203,6 +204,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true", help="tiny sizes: every code path in seconds (for CPU tests)")
     p.add_argument("--dry-run", action="store_true", help="list the checks and what they run; run nothing")
     p.add_argument("--fixtures", type=Path, default=default_fixtures(), help="shared/fixtures/reference folder")
+    p.add_argument("--compile-backend", default="inductor", help="torch.compile backend of the compile rows "
+                   "(default inductor; aot_eager traces the same graphs without generating code)")
     p.add_argument("--limit", type=float, default=TOTAL_LIMIT_S, help="total seconds for all checks (default 480)")
     return p.parse_args(argv)
 
@@ -223,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.benchmark = True  # as the Trainer sets it on CUDA
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
-        ctx = Ctx(device=device, tiny=args.tiny, work=Path(work), fixtures=args.fixtures)
+        ctx = Ctx(device=device, tiny=args.tiny, work=Path(work), fixtures=args.fixtures,
+                  compile_backend=args.compile_backend)
         results = run_checks(ctx, args.limit)
         write_report(args.out, ctx, results, argv, time.perf_counter() - start)
     print(f"wrote {args.out}")

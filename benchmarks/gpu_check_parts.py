@@ -38,6 +38,7 @@ class Ctx:
     work: Path
     fixtures: Path
     deadline: float = field(default=float("inf"))
+    compile_backend: str = "inductor"
     ceilings: dict = field(default_factory=dict)  # dtype name -> {"flops": FLOP/s, "by": probe name}
 
     def left(self) -> float:

@@ -79,7 +79,7 @@ def _infer_row(ctx: Ctx, g, batch: dict, dtype_name: str, layout: str, mode: str
     reset_peak(ctx.device)
     start = time.perf_counter()
     if mode == "compile":
-        call = _caller(torch.compile(g), args, ctx.device, DTYPES[dtype_name])
+        call = _caller(torch.compile(g, backend=ctx.compile_backend), args, ctx.device, DTYPES[dtype_name])
         call()  # compilation, timed apart
         row["compile_s"] = time.perf_counter() - start
     else:
