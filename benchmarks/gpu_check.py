@@ -186,14 +186,14 @@ def default_fixtures() -> Path:
 
 def dry_run(args: argparse.Namespace) -> str:
     ctx = Ctx(device=torch.device(args.device or "cuda"), tiny=args.tiny, work=Path("WORK"), fixtures=args.fixtures)
-    n = "<GPUs present>" if ctx.cuda else "2"
+    n = "N_GPUS" if ctx.cuda else 2
     lines = [f"gpu_check --dry-run: {len(CHECKS)} checks, total limit {args.limit:.0f} s, report -> {args.out}",
              f"fixtures: {args.fixtures}"]  # fmt: skip
     for check in CHECKS:
         lines.append(f"- {check.name} (budget {check.budget_s:.0f} s): {check.runs}")
         if check.name == "ddp":
-            lines.append("    command: " + " ".join(ddp_command(ctx, 0, "WORK/ddp-data", "WORK/run", 20))
-                         .replace("--nproc_per_node=0", f"--nproc_per_node={n}"))  # fmt: skip
+            cmd = ddp_command(ctx, n, "WORK/ddp-data", "WORK/run", 3 if ctx.tiny else 20)
+            lines.append("    command: " + " ".join(cmd))
     return "\n".join(lines)
 
 

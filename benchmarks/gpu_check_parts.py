@@ -8,7 +8,6 @@ first line) instead of numbers, so one failing configuration never hides the oth
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posestylizer.bench.measure import count_flops, synchronize
+from posestylizer.bench.measure import synchronize
 from posestylizer.config import ExperimentConfig, load_config
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -292,12 +291,3 @@ def train_fits(trainer, cfg: ExperimentConfig, device: torch.device, limit: int 
             release(device)
 
     return fits
-
-
-def flops_of(fn: Callable[[], object]) -> int:
-    """FLOPs of one call (matmuls and convolutions, forward and backward) by torch.utils.flop_counter."""
-    return count_flops(fn)
-
-
-def replace_train(cfg: ExperimentConfig, **changes) -> ExperimentConfig:
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **changes))

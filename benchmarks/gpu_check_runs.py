@@ -208,13 +208,15 @@ def _dataset(work: Path, tiny: bool) -> Path:
     return work / "ddp-data-tiny"
 
 
-def ddp_command(ctx: Ctx, nproc: int, data: str, out: str, steps: int) -> list[str]:
-    """``torchrun -m posestylizer train`` on the synthetic preset (no perceptual term: no VGG weights offline)."""
+def ddp_command(ctx: Ctx, nproc: int | str, data: str, out: str, steps: int) -> list[str]:
+    """``torchrun -m posestylizer train`` on the synthetic preset (no perceptual term: no VGG weights offline);
+    a global batch of 4 per process. ``nproc`` may be a placeholder word (the dry run)."""
+    batch = 4 * nproc if isinstance(nproc, int) else f"4*{nproc}"
     device = "cuda" if ctx.cuda else "cpu"
     tiny = [o for o in TINY["market"] if not o.startswith("data.")] if ctx.tiny else []
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
             "-m", "posestylizer", "train", "--preset", "synthetic", "--data", data, "--out", out,
-            "--max-steps", str(steps), "--quiet", f"train.device={device}", f"train.batch_size={4 * nproc}",
+            "--max-steps", str(steps), "--quiet", f"train.device={device}", f"train.batch_size={batch}",
             "loss.perceptual=false", "data.num_workers=0", *tiny]  # fmt: skip
 
 
