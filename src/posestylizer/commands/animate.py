@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, real
 from posestylizer.errors import ConfigError
 
 
@@ -29,13 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--side-by-side", action="store_true", help="frames show driving frame | target pose | "
                    "generated")
     p.add_argument("--person", help="which person of --source: a point X,Y or a box X0,Y0,X1,Y1 in pixels")
-    p.add_argument("--fps", type=float, help="frame rate (default: the video's; 12 for frames and pose files)")
-    p.add_argument("--max-frames", type=int, help="use at most this many driving frames")
-    p.add_argument("--min-cutoff", type=float, default=1.5, help="smoothing of still joints, Hz: lower is "
+    p.add_argument("--fps", type=POSITIVE, help="frame rate (default: the video's; 12 for frames and pose files)")
+    p.add_argument("--max-frames", type=COUNT, help="use at most this many driving frames")
+    p.add_argument("--min-cutoff", type=POSITIVE, default=1.5, help="smoothing of still joints, Hz: lower is "
                    "smoother (0 = no smoothing)")
-    p.add_argument("--beta", type=float, default=1.5, help="how quickly fast motion escapes the smoothing")
-    p.add_argument("--hold", type=int, default=4, help="frames a missing joint keeps its last position")
-    p.add_argument("--batch-size", type=int, default=16, help="poses per decoder forward")
+    p.add_argument("--beta", type=real(0.0, low_open=False), default=1.5, help="how quickly fast motion escapes the smoothing")
+    p.add_argument("--hold", type=NON_NEGATIVE, default=4, help="frames a missing joint keeps its last position")
+    p.add_argument("--batch-size", type=COUNT, default=16, help="poses per decoder forward")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posestylizer.commands.argtypes import COUNT, FRACTION, NON_NEGATIVE, SIDE
+
 
 def _layout_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", default="market", choices=("market", "fashion"),
                    help="file-name preset of the authors' archives (default: market)")  # fmt: skip
     p.add_argument("--annotation", help="annotation CSV name, {phase} = train/test (default: the layout's)")
     p.add_argument("--pairs", help="pair CSV name, {phase} = train/test (default: the layout's)")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="expected image size")
+    p.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"), help="expected image size")
 
 
 def _layout(args: argparse.Namespace):
@@ -35,10 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("out", help="output folder")
     s.add_argument("--preset", default="market", choices=("market", "fashion"),
                    help="market: 128x64 street scenes; fashion: 256x176 plain light backgrounds")  # fmt: skip
-    s.add_argument("--identities", type=int, default=50, help="number of people (default 50)")
-    s.add_argument("--poses", type=int, default=10, help="images per person (default 10)")
+    s.add_argument("--identities", type=COUNT, default=50, help="number of people (default 50)")
+    s.add_argument("--poses", type=COUNT, default=10, help="images per person (default 10)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--test-fraction", type=float, default=0.2, help="share of people in the test split")
+    s.add_argument("--test-fraction", type=FRACTION, default=0.2, help="share of people in the test split")
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
@@ -69,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("root", help="dataset folder")
     _layout_options(r)
     r.add_argument("--phase", default="test", choices=("train", "test"))
-    r.add_argument("--max-pairs", type=int, help="sample this many pairs (Market test: 12000)")
+    r.add_argument("--max-pairs", type=COUNT, help="sample this many pairs (Market test: 12000)")
     r.add_argument("--seed", type=int, default=0, help="sample seed (pandas random_state)")
     r.add_argument("--out", help="output CSV (default: the layout's pair file in ROOT)")
     r.add_argument("--force", action="store_true", help="overwrite an existing pair file")
@@ -101,8 +103,8 @@ def _register_prepare(data_sub) -> None:
     d.add_argument("--split-from", nargs=2, metavar=("TRAIN_CSV", "TEST_CSV"),
                    help="take the train/test split from these annotation CSVs (e.g. the authors') instead of the "
                    "official one; images in neither are dropped")
-    d.add_argument("--workers", type=int, help="parallel workers (default: CPU count, at most 8)")
-    d.add_argument("--test-pairs", type=int,
+    d.add_argument("--workers", type=COUNT, help="parallel workers (default: CPU count, at most 8)")
+    d.add_argument("--test-pairs", type=NON_NEGATIVE,
                    help="sample this many test pairs (default: Market 12000 as the authors, DeepFashion all; "
                    "0 = all)")
     d.add_argument("--seed", type=int, default=0, help="test pair sample seed")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.argtypes import COUNT
 from posestylizer.errors import ConfigError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "pairs")
     batch.add_argument("--layout", choices=("market", "fashion"), help="file names of --data (default: the layout "
                        "the checkpoint was trained on)")
-    batch.add_argument("--batch-size", type=int, default=16, help="pairs per generator forward")
+    batch.add_argument("--batch-size", type=COUNT, default=16, help="pairs per generator forward")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="image to write (.png or .jpg); with --data, a folder")
     p.set_defaults(func=run)

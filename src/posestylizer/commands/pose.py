@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.argtypes import PROBABILITY, SIDE
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
 
@@ -83,14 +84,14 @@ def _register_import(pose_sub) -> None:
     i.add_argument("files", nargs="+", help="keypoint files or folders")
     i.add_argument("--from", dest="fmt", choices=FORMATS, help="the files' format (default: detected per file)")
     i.add_argument("--out", required=True, help="annotation CSV to write")
-    i.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+    i.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="the dataset's image size: scale poses from their source image size to it (points outside "
                    "become -1)")
-    i.add_argument("--source-size", type=int, nargs=2, metavar=("H", "W"),
+    i.add_argument("--source-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="source image size for files that do not state it (OpenPose, BlazePose)")
     i.add_argument("--image-ext", default=".jpg", help="extension of the image names of per-image files")
-    i.add_argument("--threshold", type=float, default=0.1, help="OpenPose confidence below which a point is missing")
-    i.add_argument("--min-visibility", type=float, default=0.5,
+    i.add_argument("--threshold", type=PROBABILITY, default=0.1, help="OpenPose confidence below which a point is missing")
+    i.add_argument("--min-visibility", type=PROBABILITY, default=0.5,
                    help="BlazePose visibility below which a landmark is missing")
     i.set_defaults(func=run_import)
 
@@ -108,7 +109,7 @@ def _register_export(pose_sub) -> None:
     x.add_argument("annotation", help="annotation CSV (name:keypoints_y:keypoints_x)")
     x.add_argument("--to", required=True, choices=EXPORT_FORMATS)
     x.add_argument("--out", required=True, help="output folder (openpose, blazepose) or file (coco)")
-    x.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+    x.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="the images' size, recorded in the files (required for blazepose)")
     x.set_defaults(func=run_export)
 
