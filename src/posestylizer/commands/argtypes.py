@@ -63,12 +63,22 @@ SIDE = whole(1, 16384)  # an image side in pixels
 
 def device(text: str) -> str:
     """``cpu``, ``cuda``, ``cuda:N`` or ``mps``, checked for form (not presence) before anything loads."""
+    return _device(text, auto=False)
+
+
+def device_or_auto(text: str) -> str:
+    """:func:`device`, or ``auto`` (CUDA when present, else CPU)."""
+    return text if text == "auto" else _device(text, auto=True)
+
+
+def _device(text: str, auto: bool) -> str:
+    choices = f"{'auto, ' if auto else ''}cpu, cuda, cuda:N or mps"
     import torch  # only here: parsing devices needs torch's own rules, and commands import torch anyway
 
     try:
         parsed = torch.device(text)
     except (RuntimeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or mps, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {choices}, got {text!r}") from None
     if parsed.type not in ("cpu", "cuda", "mps"):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or mps, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {choices}, got {text!r}")
     return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=COUNT, help="torch/OpenMP threads (default: torch's)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="compute precision (auto: bf16 where the device runs it natively)")  # fmt: skip
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
     p.add_argument("--checkpoint", metavar="DIR", help="generator of the generate and animate cases (default: random "
                    "weights of the preset's architecture)")  # fmt: skip
     p.add_argument("--profile", type=NON_NEGATIVE, default=0, metavar="N", help="also profile one repetition per case and "

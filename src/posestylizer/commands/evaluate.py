@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, device_or_auto
 from posestylizer.errors import ConfigError
 
 
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where FID reference statistics are cached")
     p.add_argument("--is-splits", type=COUNT, default=10)
     p.add_argument("--out", default="evaluation", help="output folder for the reports (and generated images)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--device", type=device_or_auto, default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--batch-size", type=COUNT, default=32)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

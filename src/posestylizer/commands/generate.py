@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.argtypes import COUNT
+from posestylizer.commands.argtypes import COUNT, device
 from posestylizer.errors import ConfigError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -60,7 +60,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                        "authors' latest_netG.pth (with --preset)")
     model.add_argument("--preset", choices=("market", "fashion"), help="for an authors' .pth: which paper model "
                        "it is (default: market for BatchNorm weights)")
-    model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    model.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
     add_precision_option(model)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.argtypes import PROBABILITY, SIDE
+from posestylizer.commands.argtypes import PROBABILITY, SIDE, device
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
 
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--weights", help="OpenPose COCO body weights file (body_pose_model.pth or pose_estimator.h5)")
     e.add_argument("--scales", choices=("paper", "true"), default="paper",
                    help="openpose scale list: the authors' Python-2 values (paper) or true division")
-    e.add_argument("--device", default="cpu")
+    e.add_argument("--device", type=device, default="cpu")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=run_estimate)
     _register_import(pose_sub)

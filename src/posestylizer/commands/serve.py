@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from posestylizer.commands.argtypes import NON_NEGATIVE, POSITIVE
+from posestylizer.commands.argtypes import NON_NEGATIVE, POSITIVE, device
 from posestylizer.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
     p.add_argument("--port", type=int, default=8000, help="TCP port, 1-65535 (default 8000)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
     add_precision_option(p)
     p.add_argument("--max-upload-mb", type=POSITIVE, default=20.0, help="largest accepted file (default 20 MB)")
     p.add_argument("--max-megapixels", type=POSITIVE, default=40.0, help="largest accepted image (default 40)")
