@@ -29,3 +29,19 @@ def test_out_of_range_is_one_line(tmp_path, monkeypatch, capsys, argv, option, w
     err = lines[0]
     assert f"argument {option}" in err and words in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_messages_name_flags_that_exist(tmp_path, capsys):
+    photo = tmp_path / "p.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 64)).save(photo)
+    assert main(["pose", "estimate", str(photo), "--backend", "openpose", "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--weights FILE with `pose estimate`" in err and "--openpose-weights FILE with `evaluate`" in err, err
+    odd = tmp_path / "odd.json"
+    odd.write_text('{"something": 1}')
+    assert main(["generate", "--checkpoint", str(tmp_path), "--source", str(photo), "--target", str(odd),
+                 "--out", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--from" not in err or "posestylizer pose import --from" in err, err

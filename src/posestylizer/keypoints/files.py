@@ -52,7 +52,7 @@ def detect_format(path: Path, obj=None) -> str:
         return "blazepose"
     raise DataError(
         f"{path}: cannot tell the keypoint format (no 'people', 'images'/'annotations' or 'landmarks'); "
-        f"name it with --from ({', '.join(FORMATS)})"
+        f"name it with `posestylizer pose import --from {{{','.join(FORMATS)}}}`"
     )
 
 
