@@ -45,3 +45,14 @@ def test_messages_name_flags_that_exist(tmp_path, capsys):
                  "--out", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err
     assert "--from" not in err or "posestylizer pose import --from" in err, err
+
+
+def test_ssim_of_images_smaller_than_its_window_is_an_error_not_nan():
+    import numpy as np
+
+    from posestylizer.errors import DataError
+    from posestylizer.metrics.ssim import ssim
+
+    with pytest.raises(DataError, match="larger than its 11x11 window, got 10x10"):
+        ssim(np.zeros((10, 10, 3), np.uint8), np.ones((10, 10, 3), np.uint8))
+    assert np.isfinite(ssim(np.zeros((11, 11, 3), np.uint8), np.full((11, 11, 3), 9, np.uint8), data_range=255))
