@@ -175,7 +175,8 @@ def test_every_refusal_is_a_clear_4xx(client, photo):
     outside = [[500, 10]] + [[-1, -1]] * 17
     assert "outside the 128x64 image" in _refused(client, 422, endpoint="/api/generate", files=source,
                                                   data={"target_keypoints": json.dumps(outside)})
-    assert "person: expected 'X,Y'" in _refused(client, 422, files={"image": source["source"]}, data={"person": "x"})
+    assert "person 'x': give a point X,Y or a box" in _refused(client, 422, files={"image": source["source"]},
+                                                               data={"person": "x"})
     assert _refused(client, 422, endpoint="/api/generate", files=source, data={"target_pose": "front"},
                     params={"output": "gif"})  # FastAPI's own validation answer
     # A body over the total cap (two files and the fields) is cut off by FastAPI's body-size guard.

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import torch
 
+from posestylizer.bench.augment_case import augment_case
 from posestylizer.bench.case import DTYPES, Case
 from posestylizer.bench.pipeline_cases import animate_case, generate_case
 from posestylizer.config import ExperimentConfig, load_config
 
-KINDS = ("infer", "train", "data", "generate", "animate")
+KINDS = ("infer", "train", "data", "generate", "animate", "augment")
 DEFAULT_CASES = ("infer:market:8", "train:demo:8", "train:market:4", "data:demo:8")
 @dataclass(frozen=True)
 class CaseSpec:
@@ -164,7 +165,7 @@ def data_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: 
 
 
 BUILDERS = {"infer": infer_case, "train": train_case, "data": data_case, "generate": generate_case,
-            "animate": animate_case}  # fmt: skip
+            "animate": animate_case, "augment": augment_case}  # fmt: skip
 
 
 # ``bench.KEY=VALUE`` options of the cases themselves: channels_last (infer), checkpoint (generate, animate)

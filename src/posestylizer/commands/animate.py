@@ -6,12 +6,11 @@ import argparse
 import sys
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, real
+from posestylizer.commands.common import add_model_options
 from posestylizer.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from posestylizer.commands.generate import _add_model_options
-
     p = sub.add_parser(
         "animate",
         help="motion transfer: the person in a photo follows a driving video, frames folder or pose file",
@@ -21,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "frames in batches. GIF output needs only Pillow; video input and MP4 output need "
         "pip install 'posestylizer[video]'.",
     )
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--source", required=True, help="photo of the person to animate")
     p.add_argument("--driving", required=True, metavar="VIDEO|FRAMES_DIR|POSES_FILE",
                    help="driving video (.mp4, .mov, .avi, .webm, .gif, ...), a folder of frames (natural name "
@@ -60,16 +59,16 @@ def _progress(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from posestylizer.commands.generate import parse_person
     from posestylizer.inference import PoseStylizerPipeline
     from posestylizer.inference.animate import animate
+    from posestylizer.inference.inputs import parse_person
     from posestylizer.inference.smoothing import SmoothingOptions
     from posestylizer.inference.video import check_output_path, classify_driving, write_clip
 
     _check(args)
     out = check_output_path(args.out)
     classify_driving(args.driving)
-    person = parse_person(args.person)
+    person = parse_person(args.person, "--person")
     pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, preset=args.preset, device=args.device,
                                                 precision=args.precision)
     anim = animate(

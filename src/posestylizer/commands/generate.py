@@ -2,8 +2,10 @@
 
 Single-image mode: ``--source IMG --target POSE --out OUT.png`` where POSE is a keypoint file (PATN CSV row,
 OpenPose JSON, COCO JSON), another photo (its pose is retargeted to the source person) or a library pose name
-(``posestylizer pose list``). The options shared by every mode (checkpoint, device, precision) are registered by
-:func:`_add_model_options`; a mode adds its own group and a branch in :func:`run`.
+(``posestylizer pose list``), resolved once by :func:`posestylizer.inference.targets.resolve_target`'s rule: a library
+name wins over a file of that name in the working directory (write ``./walking`` for the file), ``library:NAME`` is
+always the library. The options shared by every mode (checkpoint, device, precision) are registered by
+:func:`posestylizer.commands.common.add_model_options`; a mode adds its own group and a branch in :func:`run`.
 
 Batch mode: ``--data ROOT [--pairs CSV] --out DIR`` generates a dataset's test pairs into ``DIR/generated/*.png``
 and the authors' 5-panel grids ``DIR/grids/<from>___<to>_vis.jpg`` (reference §6), which ``posestylizer evaluate
@@ -15,10 +17,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.argtypes import COUNT, device
+from posestylizer.commands.argtypes import COUNT
+from posestylizer.commands.common import IMAGE_SUFFIXES, add_model_options, check_image_path, save_image
 from posestylizer.errors import ConfigError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,11 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the checkpoint's training images frame people, and generates them in the --target pose. Library poses: "
         "`posestylizer pose list`.",
     )
-    _add_model_options(p)
+    add_model_options(p)
     single = p.add_argument_group("single image")
     single.add_argument("--source", help="photo of the person (any size; one or several people)")
-    single.add_argument("--target", help="target pose: keypoint file (.csv PATN row, OpenPose or COCO .json), a "
-                        "photo (the pose of its most prominent person), or a library pose name")
+    single.add_argument("--target", help="target pose: a library pose name (`posestylizer pose list`; a name wins "
+                        "over a file of that name: write ./NAME for the file; library:NAME is always the library), "
+                        "a keypoint file (.csv PATN row, OpenPose or COCO .json) or a photo (the pose of its most "
+                        "prominent person)")
     single.add_argument("--person", help="which person of --source: a point X,Y or a box X0,Y0,X1,Y1 in pixels "
                         "(default: the most prominent)")
     single.add_argument("--panel", action="store_true", help="also write OUT_panel.png: source crop | source pose | "
@@ -52,48 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="image to write (.png or .jpg); with --data, a folder")
     p.set_defaults(func=run)
-
-
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    model = p.add_argument_group("model")
-    model.add_argument("--checkpoint", required=True, help="native checkpoint folder, training run folder, or an "
-                       "authors' latest_netG.pth (with --preset)")
-    model.add_argument("--preset", choices=("market", "fashion"), help="for an authors' .pth: which paper model "
-                       "it is (default: market for BatchNorm weights)")
-    model.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
-    add_precision_option(model)
-
-
-def add_precision_option(p) -> None:
-    """``--precision`` of the inference commands (generate, animate, serve)."""
-    # fp32 by default: the same outputs on every machine; auto is opt-in because it changes them where bf16 is native.
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), default="fp32",
-                   help="compute precision (default fp32): bf16/fp16 = autocast (fp16 on CUDA only); auto = bf16 "
-                   "where the device computes it natively (CUDA compute capability >= 8, CPUs with AMX or "
-                   "AVX512-BF16), else fp32, and it prints its choice")
-
-
-def parse_person(text: str | None) -> tuple[float, ...] | None:
-    """``"X,Y"`` or ``"X0,Y0,X1,Y1"`` -> floats; ConfigError naming the option otherwise."""
-    if text is None:
-        return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) not in (2, 4):
-        raise ConfigError(f"--person {text!r}: give a point X,Y or a box X0,Y0,X1,Y1 in pixels of the source photo")
-    return values
-
-
-def save_image(image, path: str | Path) -> Path:
-    """Write an image (PIL or uint8 array) atomically: a temporary sibling renamed into place."""
-    from posestylizer.runtime.imagefiles import save_image
-
-    path = Path(path)
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise ConfigError(f"{path}: unknown image type; end the file name with {', '.join(IMAGE_SUFFIXES)}")
-    return save_image(image, path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,21 +100,21 @@ def _run_batch(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace) -> int:
     import time
 
-    from posestylizer.inference import PoseStylizerPipeline
+    from posestylizer.inference import PoseStylizerPipeline, resolve_target
+    from posestylizer.inference.inputs import parse_person
 
     if not args.source or not args.target:
         raise ConfigError("generate needs --source IMG and --target POSE (a keypoint file, a photo or a library "
                           "pose name; `posestylizer pose list`)")
-    out = Path(args.out)
-    if out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise ConfigError(f"--out {out}: end the file name with one of {', '.join(IMAGE_SUFFIXES)}")
-    person = parse_person(args.person)
+    out = check_image_path(args.out)
+    person = parse_person(args.person, "--person")
+    target = resolve_target(args.target)  # the one string rule, here at the edge; a typo fails before loading
     pipe = PoseStylizerPipeline.from_pretrained(
         args.checkpoint, preset=args.preset, device=args.device, precision=args.precision
     )
-    pipe.check_target(args.target)
+    prepared = pipe.prepare_target(target)  # read once, checked before the person search, handed to the call
     start = time.perf_counter()
-    result = pipe(args.source, args.target, person=person, paste_back=args.paste_back)
+    result = pipe(args.source, prepared, person=person, paste_back=args.paste_back)
     seconds = time.perf_counter() - start
     save_image(result.image, out)
     print(f"wrote {out} ({result.target_kind} target, crop box "

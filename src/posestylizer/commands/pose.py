@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from posestylizer.commands.argtypes import PROBABILITY, SIDE, device
+from posestylizer.commands.common import save_image
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
 
@@ -171,7 +172,6 @@ def run_list(args: argparse.Namespace) -> int:
     for name in names:
         print(f"{name:15s} {describe(name)}")
     if args.out:
-        from posestylizer.commands.generate import save_image
         from posestylizer.inference.framing import framing_for
         from posestylizer.inference.retarget import fit_inside
         from posestylizer.keypoints.library import library_pose, pose_sheet

@@ -8,28 +8,22 @@ import socket
 import sys
 from pathlib import Path
 
-from posestylizer.commands.argtypes import NON_NEGATIVE, POSITIVE, device
+from posestylizer.commands.argtypes import NON_NEGATIVE, POSITIVE
+from posestylizer.commands.common import add_model_options
 from posestylizer.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from posestylizer.commands.generate import add_precision_option
-
     p = sub.add_parser(
         "serve",
         help="the pose studio: a web page and REST API to re-pose the person in a photo",
         description="Loads the checkpoint once and serves the pose-studio page at http://HOST:PORT/ and the REST API "
         "under /api (OpenAPI spec at /openapi.json, reference at /docs). Needs the 'web' extra.",
     )
-    p.add_argument("--checkpoint", required=True,
-                   help="generator: a native folder (config.json + model.safetensors), a training run folder or an "
-                   "authors' .pth (with --preset)")
-    p.add_argument("--preset", choices=("market", "fashion"), help="preset of an authors' .pth checkpoint")
+    add_model_options(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
     p.add_argument("--port", type=int, default=8000, help="TCP port, 1-65535 (default 8000)")
-    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
-    add_precision_option(p)
     p.add_argument("--max-upload-mb", type=POSITIVE, default=20.0, help="largest accepted file (default 20 MB)")
     p.add_argument("--max-megapixels", type=POSITIVE, default=40.0, help="largest accepted image (default 40)")
     p.add_argument("--queue", type=NON_NEGATIVE, default=4,

@@ -1,7 +1,9 @@
 """Generating people with a trained generator: :class:`PoseStylizerPipeline` and its parts.
 
-- :mod:`~posestylizer.inference.pipeline`: the pipeline (``from_pretrained``, ``check_inputs``, ``appearance``,
-  ``render``, ``__call__``);
+- :mod:`~posestylizer.inference.pipeline`: the pipeline (``from_pretrained``, ``check_inputs``, ``locate``,
+  ``encode``, ``appearance``, ``target_keypoints``, ``render``, ``__call__``);
+- :mod:`~posestylizer.inference.targets`: the target types (``LibraryPose``, ``KeypointFile``, ``KeypointArray``,
+  ``PoseFromPhoto``) and the one rule that turns a string into one (``resolve_target``);
 - :mod:`~posestylizer.inference.people`: finding the people in a photo;
 - :mod:`~posestylizer.inference.framing`: cropping a person as the training images frame people, pasting back;
 - :mod:`~posestylizer.inference.retarget`: moving a target pose onto the source person's body;
@@ -16,6 +18,17 @@
 
 from __future__ import annotations
 
-from posestylizer.inference.pipeline import Appearance, PoseStylizerPipeline, ReposeResult
+from posestylizer.inference.pipeline import Appearance, Located, PoseStylizerPipeline, ReposeResult
+from posestylizer.inference.targets import (
+    KeypointArray,
+    KeypointFile,
+    LibraryPose,
+    PoseFromPhoto,
+    PreparedTarget,
+    resolve_target,
+)
 
-__all__ = ["Appearance", "PoseStylizerPipeline", "ReposeResult"]
+__all__ = [
+    "Appearance", "KeypointArray", "KeypointFile", "LibraryPose", "Located", "PoseFromPhoto", "PoseStylizerPipeline",
+    "PreparedTarget", "ReposeResult", "resolve_target",
+]

@@ -1,4 +1,6 @@
-"""Checking and reading what a user hands the pipeline: photos, keypoint arrays, ``person=`` and targets.
+"""Checking and reading what a user hands the pipeline: photos, keypoint arrays and ``person=``.
+
+Targets have their own types and string rule: :mod:`posestylizer.inference.targets`.
 
 Every rejection is one :class:`~posestylizer.errors.InputError` line that names the argument and says what is
 expected.
@@ -6,7 +8,6 @@ expected.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,7 @@ from PIL import Image
 
 from posestylizer.errors import InputError, PoseArrayError
 from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
-from posestylizer.runtime.imagefiles import IMAGE_EXTS, read_photo, to_rgb
-
-KEYPOINT_FILE_EXTS = (".json", ".csv")
+from posestylizer.runtime.imagefiles import read_photo, to_rgb
 
 
 def load_image(source, what: str = "source") -> np.ndarray:
@@ -75,60 +74,22 @@ def keypoint_array(value, size: tuple[int, int], what: str, *, normalised_ok: bo
     return kp
 
 
-def parse_person(person) -> tuple[float, ...] | None:
-    """``person=``: None, a point (x, y) or a box (x0, y0, x1, y1) in photo pixels."""
-    if person is None:
+def parse_person(person, what: str = "person") -> tuple[float, ...] | None:
+    """Which person of a photo: None (the most prominent), a point (x, y) or a box (x0, y0, x1, y1) in photo pixels.
+
+    The one reader of ``person=`` (Python), ``--person`` (CLI) and the server's ``person`` form field: a sequence of
+    2 or 4 numbers, or a string ``"X,Y"`` / ``"X0,Y0,X1,Y1"`` (a blank string is None). ``what`` names the argument
+    in the one-line InputError.
+    """
+    if person is None or (isinstance(person, str) and not person.strip()):
         return None
+    shown = repr(person[:80] if isinstance(person, str) else person)
     try:
-        values = tuple(float(v) for v in person)
+        values = tuple(float(v) for v in (person.split(",") if isinstance(person, str) else person))
     except (TypeError, ValueError):
-        raise InputError(f"person must be a point (x, y) or a box (x0, y0, x1, y1) in pixels, got {person!r}") from None
+        values = ()
     if len(values) not in (2, 4) or not np.isfinite(values).all():
-        raise InputError(f"person must be a point (x, y) or a box (x0, y0, x1, y1) in pixels, got {person!r}")
+        raise InputError(f"{what} {shown}: give a point X,Y or a box X0,Y0,X1,Y1 in pixels of the source photo")
     if len(values) == 4 and (values[2] <= values[0] or values[3] <= values[1]):
-        raise InputError(f"person box {values} is empty: give (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
+        raise InputError(f"{what} box {values} is empty: give (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
     return values
-
-
-@dataclass(frozen=True)
-class Target:
-    """A classified target: ``kind`` is ``array``, ``file``, ``photo`` or ``library``; ``value`` the object."""
-
-    kind: str
-    value: object
-
-
-def classify_target(target, library_names: list[str]) -> Target:
-    """Tell what kind of target the user gave (nothing is read yet)."""
-    if isinstance(target, Image.Image):
-        return Target("photo", target)
-    if isinstance(target, np.ndarray) and target.ndim == 3:
-        return Target("photo", target)
-    if isinstance(target, (np.ndarray, list, tuple)):
-        return Target("array", target)
-    if isinstance(target, (str, Path)):
-        path = Path(target)
-        suffix = path.suffix.lower()
-        if path.is_file() and suffix in KEYPOINT_FILE_EXTS:
-            return Target("file", path)
-        if path.is_file() and suffix in IMAGE_EXTS:
-            return Target("photo", path)
-        if path.is_file():
-            raise InputError(f"target {path}: not a keypoint file (.json, .csv) nor a photo ({', '.join(IMAGE_EXTS)})")
-        if str(target) in library_names:
-            return Target("library", str(target))
-        raise InputError(
-            f"target '{target}': no such file and no library pose of that name "
-            f"(library: {', '.join(library_names)}; `posestylizer pose list` draws them)"
-        )
-    raise InputError(
-        f"target must be an (18, 2) keypoint array, a keypoint file, a photo or a library pose name, "
-        f"got {type(target).__name__}"
-    )
-
-
-def read_keypoint_file(path: Path) -> np.ndarray:
-    """(18, 2) (y, x) pixels of the file's image from a PATN CSV row, OpenPose JSON or COCO JSON."""
-    from posestylizer.keypoints import read_pose_file
-
-    return np.asarray(read_pose_file(path), dtype=np.float64)

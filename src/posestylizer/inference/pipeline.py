@@ -2,14 +2,18 @@
 
     pipe = PoseStylizerPipeline.from_pretrained("runs/demo")        # native folder, run folder or authors' .pth
     result = pipe("photo.jpg", "walking")                           # a library pose, a keypoint file, a photo, ...
+    result = pipe("photo.jpg", KeypointFile("pose.json"))          # or a typed target (inference.targets)
     result.image.save("out.png"); result.panel.save("panel.png")
 
 Steps of :meth:`PoseStylizerPipeline.__call__` (each also a public method):
 
+0. resolve, read and check the target once (:meth:`~PoseStylizerPipeline.prepare_target`; the types and the one
+   rule for strings: :mod:`~posestylizer.inference.targets`);
 1. read the photo and find the person (:mod:`~posestylizer.inference.people`), or take ``source_keypoints``;
 2. check the keypoints the model needs (both shoulders and hips, some leg);
-3. crop the person as the training images frame people (:mod:`~posestylizer.inference.framing`) and compute the
-   appearance code once (:meth:`~PoseStylizerPipeline.appearance`);
+3. crop the person as the training images frame people (:mod:`~posestylizer.inference.framing`)
+   (steps 1-3: :meth:`~PoseStylizerPipeline.locate`, no generator), then compute the appearance code once
+   (:meth:`~PoseStylizerPipeline.encode`; both: :meth:`~PoseStylizerPipeline.appearance`);
 4. turn the target into model-pixel keypoints, retargeted to the source person's size and place
    (:mod:`~posestylizer.inference.retarget`);
 5. render pose maps with the checkpoint's sigma and decode (:meth:`~PoseStylizerPipeline.render`);
@@ -30,16 +34,10 @@ from PIL import Image
 import posestylizer.inference.framing as fr
 from posestylizer.checkpoints.contract import InputContract
 from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
-from posestylizer.inference.inputs import (
-    classify_target,
-    keypoint_array,
-    load_image,
-    parse_person,
-    read_keypoint_file,
-)
+from posestylizer.inference.inputs import keypoint_array, load_image, parse_person
 from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
-from posestylizer.keypoints.library import library_pose, pose_names
+from posestylizer.inference.targets import PreparedTarget, prepare_target, target_pose
 from posestylizer.keypoints.maps import draw_pose, heatmaps, present
 from posestylizer.results.panels import panel_row, stack_rows
 from posestylizer.results.protocol import to_uint8
@@ -50,8 +48,8 @@ LEGS = (9, 10, 12, 13)  # knees and ankles
 
 
 @dataclass
-class Appearance:
-    """The source side, prepared once: photo, crop, keypoints and the generator's appearance code.
+class Located:
+    """The source person, found, checked and framed (:meth:`PoseStylizerPipeline.locate`; no generator ran).
 
     Attributes:
         image: the photo, uint8 (H, W, 3).
@@ -59,9 +57,6 @@ class Appearance:
         crop_box: where the crop lies in the photo (may reach outside it; that part is padded).
         keypoints: int64 (18, 2) (y, x) model pixels of the source person, -1 = missing.
         photo_keypoints: (18, 2) (y, x) photo pixels of the source person, -1 = missing.
-        code: the encoder's appearance code S, (1, Cb, h', w') on the pipeline's device. APS's encoder sees only
-            the source image and pose (reference §3.1-3.2); the target pose enters the decoder alone, so one code
-            serves every target pose.
     """
 
     image: np.ndarray
@@ -69,6 +64,18 @@ class Appearance:
     crop_box: fr.CropBox
     keypoints: np.ndarray
     photo_keypoints: np.ndarray
+
+
+@dataclass
+class Appearance(Located):
+    """The source side, prepared once: a :class:`Located` person and the generator's appearance code.
+
+    Attributes:
+        code: the encoder's appearance code S, (1, Cb, h', w') on the pipeline's device. APS's encoder sees only
+            the source image and pose (reference §3.1-3.2); the target pose enters the decoder alone, so one code
+            serves every target pose.
+    """
+
     code: torch.Tensor
 
 
@@ -219,65 +226,82 @@ class PoseStylizerPipeline:
         require_source_keypoints(kp)
         return image, kp
 
-    def check_inputs(self, source, target=None, *, source_keypoints=None, person=None) -> None:
+    def check_inputs(self, source, target=None, *, source_keypoints=None, person=None) -> Located:
         """Raise the InputError (or CheckpointError) that a call with these inputs would meet, without running
-        the generator: unreadable photo, no person, missing keypoints, a bad keypoint array or target."""
-        if target is not None:
-            self.check_target(target)
-        self._source_person(source, source_keypoints, person)
+        the generator: unreadable photo, no person, missing keypoints, a bad keypoint array or target.
 
-    # -- step 3: the appearance, once
-    @torch.no_grad()
-    def appearance(self, source, *, source_keypoints=None, person=None) -> Appearance:
-        """Find, check and crop the source person and compute the appearance code (module docstring)."""
+        Returns the :class:`Located` person: pass it as ``source`` to :meth:`__call__` (or to :meth:`encode`) so the
+        person is not searched for again."""
+        if target is not None:
+            self.prepare_target(target)
+        return self.locate(source, source_keypoints=source_keypoints, person=person)
+
+    # -- steps 1-3: the source person
+    def locate(self, source, *, source_keypoints=None, person=None) -> Located:
+        """Find, check and frame the source person (steps 1-3 of the module docstring); the generator does not run.
+
+        ``source``: a photo (path, PIL image, uint8 (H, W, 3) array), or a :class:`Located`, returned as it is."""
+        if isinstance(source, Located):
+            if source_keypoints is not None or person is not None:
+                raise InputError("source is an already located person: give no source_keypoints or person")
+            return source
         image, photo_kp = self._source_person(source, source_keypoints, person)
         box = fr.frame_box(photo_kp, self.size, self.framing)
         crop = fr.crop_to_model(image, box, self.size)
         kp = box.to_model(photo_kp, self.size)
         require_source_keypoints(kp)  # a point can fall outside the crop
+        return Located(image=image, crop=crop, crop_box=box, keypoints=kp, photo_keypoints=photo_kp)
+
+    @torch.no_grad()
+    def encode(self, located: Located) -> Appearance:
+        """The generator's appearance code of a located person (an :class:`Appearance` is returned as it is)."""
+        if isinstance(located, Appearance):
+            return located
         from posestylizer.data.dataset import image_to_tensor
 
-        src = image_to_tensor(crop)[None].to(self.device)
-        src_pose = torch.from_numpy(heatmaps(kp, self.size, self.contract.heatmap_sigma))[None].to(self.device)
+        src = image_to_tensor(located.crop)[None].to(self.device)
+        pose = heatmaps(located.keypoints, self.size, self.contract.heatmap_sigma)
+        src_pose = torch.from_numpy(pose)[None].to(self.device)
         with self._autocast():
             code = self.generator.appearance_code(src, src_pose)
-        return Appearance(image=image, crop=crop, crop_box=box, keypoints=kp, photo_keypoints=photo_kp, code=code)
+        return Appearance(image=located.image, crop=located.crop, crop_box=located.crop_box,
+                          keypoints=located.keypoints, photo_keypoints=located.photo_keypoints, code=code)
 
-    # -- step 4: the target pose
-    def target_keypoints(self, target, appearance: Appearance, *, retarget: bool | None = None) -> np.ndarray:
+    def appearance(self, source, *, source_keypoints=None, person=None) -> Appearance:
+        """:meth:`locate` then :meth:`encode`: the source side of every pose to render (module docstring)."""
+        return self.encode(self.locate(source, source_keypoints=source_keypoints, person=person))
+
+    # -- step 0 and 4: the target pose
+    def prepare_target(self, target) -> PreparedTarget:
+        """Resolve, read and check a target once, before any person search
+        (:func:`~posestylizer.inference.targets.prepare_target`): arrays are checked in full, keypoint files read,
+        library poses placed, photos decoded (their person is found later). Pass the result wherever a target goes."""
+        return prepare_target(target, self.size, self.framing)
+
+    def check_target(self, target) -> PreparedTarget:
+        """The error a target would raise, found before any estimation runs; returns :meth:`prepare_target`'s
+        result, to be passed on as the target."""
+        return self.prepare_target(target)
+
+    def target_keypoints(self, target, located: Located, *, retarget: bool | None = None) -> np.ndarray:
         """The target as int64 (18, 2) (y, x) model pixels, -1 = missing.
 
-        ``target``: an (18, 2) array ((y, x) model pixels, or fractions in [0, 1]); a keypoint file (PATN CSV
-        row, OpenPose or COCO JSON); a photo (path, PIL image or uint8 array; its most prominent person); or a
-        library pose name. ``retarget`` (default: yes for files, photos and library poses, no for arrays) moves the
+        ``target``: a typed target (:mod:`~posestylizer.inference.targets`: ``LibraryPose``, ``KeypointFile``,
+        ``KeypointArray``, ``PoseFromPhoto``), a :class:`~posestylizer.inference.targets.PreparedTarget`, or a plain
+        value resolved by :func:`~posestylizer.inference.targets.resolve_target`'s one rule: an (18, 2) array ((y, x)
+        model pixels, or fractions in [0, 1]); a library pose name (``walking``, ``library:walking``), whatever files
+        the working directory holds; a keypoint file path (PATN CSV row, OpenPose or COCO JSON); a photo (path, PIL
+        image or uint8 array; its most prominent person). ``located``: the source person (:meth:`locate`,
+        :meth:`appearance`). ``retarget`` (default: yes for files, photos and library poses, no for arrays) moves the
         pose onto the source person's size and place.
         """
-        kind = classify_target(target, pose_names())
-        if kind.kind == "array":
-            kp = keypoint_array(kind.value, self.size, "target", normalised_ok=True)
-        elif kind.kind == "library":
-            kp = library_pose(kind.value, self.size, self.framing)
-        else:
-            kp = self._framed_pose(kind)
-        if retarget if retarget is not None else kind.kind != "array":
-            return retarget_pose(kp, appearance.keypoints, self.size)
+        prepared = self.prepare_target(target)
+        kp = target_pose(prepared, self.size, self.framing, self.estimator if prepared.kind == "photo" else None)
+        if retarget if retarget is not None else prepared.kind != "array":
+            return retarget_pose(kp, located.keypoints, self.size)
         out = np.rint(kp).astype(np.int64)
         out[~present(kp)] = -1
         return out
-
-    def _framed_pose(self, target) -> np.ndarray:
-        """A file's or photo's pose in model pixels, framed like a source person (not clipped to the frame)."""
-        if target.kind == "file":
-            raw, where = read_keypoint_file(target.value), f"target file {target.value}"
-        else:
-            image = load_image(target.value, "target photo")
-            raw = pick_person(image, self.estimator).keypoints
-            where = f"target photo {target.value}" if isinstance(target.value, (str, Path)) else "target photo"
-        try:
-            box = fr.frame_box(raw, self.size, self.framing)
-        except MissingKeypointsError as err:
-            raise MissingKeypointsError(f"{where}: {err}") from None
-        return box.to_model(raw, self.size, clip=False)
 
     # -- step 5: render
     @torch.no_grad()
@@ -306,29 +330,20 @@ class PoseStylizerPipeline:
     # -- all steps
     def __call__(self, source, target, *, source_keypoints=None, person=None, paste_back: bool = False,
                  retarget: bool | None = None) -> ReposeResult:
-        """Re-pose the person of ``source`` (a path, PIL image or uint8 (H, W, 3) array) into ``target`` (see
-        :meth:`target_keypoints`); ``person`` picks one of several people by a point (x, y) or a box
+        """Re-pose the person of ``source`` (a path, PIL image or uint8 (H, W, 3) array, or a :class:`Located` from
+        :meth:`locate` / :meth:`check_inputs`) into ``target`` (see :meth:`target_keypoints`; resolved and read once,
+        before the person search); ``person`` picks one of several people by a point (x, y) or a box
         (x0, y0, x1, y1) in photo pixels; ``paste_back`` returns the whole photo with the result in the crop box."""
-        self.check_target(target)
-        app = self.appearance(source, source_keypoints=source_keypoints, person=person)
-        tgt = self.target_keypoints(target, app, retarget=retarget)
+        prepared = self.prepare_target(target)
+        app = self.encode(self.locate(source, source_keypoints=source_keypoints, person=person))
+        tgt = self.target_keypoints(prepared, app, retarget=retarget)
         fake = self.render(app, tgt[None])[0]
         generated = np.asarray(fake)
         image = Image.fromarray(fr.paste_into(app.image, generated, app.crop_box)) if paste_back else fake
         return ReposeResult(
             image=image, source_keypoints=app.keypoints, target_keypoints=tgt, crop_box=app.crop_box.as_tuple(),
-            panel=repose_panel(app.crop, app.keypoints, tgt, generated),
-            target_kind=classify_target(target, pose_names()).kind,
+            panel=repose_panel(app.crop, app.keypoints, tgt, generated), target_kind=prepared.kind,
         )
-
-    def check_target(self, target) -> None:
-        """The error a target would raise, found before any estimation runs: arrays are checked in full, keypoint
-        files are read, photos are only looked up (their person is found later)."""
-        kind = classify_target(target, pose_names())
-        if kind.kind == "array":
-            keypoint_array(kind.value, self.size, "target", normalised_ok=True)
-        elif kind.kind == "file":
-            read_keypoint_file(kind.value)
 
 
 def _device(device: str | torch.device) -> torch.device:

@@ -1,8 +1,9 @@
 """What the endpoints do, as blocking functions the job queue runs: decode uploads, call the pipeline, shape answers.
 
 Kept apart from the routes so that everything that touches the model or decodes pixels runs in the worker thread.
-Client strings never reach the pipeline as strings: the pipeline reads a string target as a file path first, so a
-library pose is looked up here by name and handed over as its keypoint array.
+Client strings never reach the pipeline as strings: every target is handed over typed
+(:mod:`posestylizer.inference.targets`), and a library pose as the keypoint array the editor shows (fitted inside the
+image), so that what is drawn is what is rendered. Estimating a person runs only :meth:`locate` (no encoder).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import PurePath
 
 import numpy as np
 
+from posestylizer.inference.inputs import parse_person
 from posestylizer.inference.retarget import fit_inside
+from posestylizer.inference.targets import KeypointArray, PoseFromPhoto
 from posestylizer.keypoints.library import library_pose, pose_names
 from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.runtime.boundedjson import loads_bounded
@@ -114,21 +117,21 @@ class StudioService:
         """The person's keypoints in the photo and in the model's crop, through the same steps a generation takes
         (so a photo the model cannot use is refused here already: no person, missing torso or legs -> 422)."""
         image = self.image(upload)
-        app = self.pipe.appearance(image, person=parse_person(person))
+        found = self.pipe.locate(image, person=parse_person(person))
         return Estimate(
-            image_size=image.shape[:2], keypoints=_pairs(app.photo_keypoints), crop_box=_box(app.crop_box),
-            model_keypoints=_pairs(app.keypoints),
-            missing=[KEYPOINT_NAMES[i] for i in np.flatnonzero(~present(app.photo_keypoints))],
+            image_size=image.shape[:2], keypoints=_pairs(found.photo_keypoints), crop_box=_box(found.crop_box),
+            model_keypoints=_pairs(found.keypoints),
+            missing=[KEYPOINT_NAMES[i] for i in np.flatnonzero(~present(found.photo_keypoints))],
         )
 
     def target(self, *, target_keypoints: str | None, target_pose: str | None, target_image: Upload | None):
-        """(target for the pipeline, whether to retarget it): keypoints are used as drawn, a library pose or a
+        """(typed target for the pipeline, whether to retarget it): keypoints are used as drawn, a library pose or a
         photo's pose is moved onto the source person's size and place (as ``posestylizer generate`` does)."""
         if target_image is not None:
-            return self.image(target_image), True
+            return PoseFromPhoto(self.image(target_image)), True
         if target_pose is not None:
-            return self.library_pose(target_pose), True
-        return parse_keypoints(target_keypoints, "target_keypoints"), False
+            return KeypointArray(self.library_pose(target_pose)), True
+        return KeypointArray(parse_keypoints(target_keypoints, "target_keypoints")), False
 
     def generate(self, source: Upload, *, person: str | None, **targets) -> Outcome:
         """Re-pose the source person; exactly one of the three targets is given (checked by the route)."""
@@ -142,9 +145,9 @@ class StudioService:
         """The model-pixel keypoints a generation would render for this source and target (for the editor)."""
         image = self.image(source)
         target, retarget = self.target(**targets)
-        self.pipe.check_target(target)
-        app = self.pipe.appearance(image, person=parse_person(person))
-        return _pairs(self.pipe.target_keypoints(target, app, retarget=retarget))
+        prepared = self.pipe.prepare_target(target)  # a bad target is refused before the person search
+        found = self.pipe.locate(image, person=parse_person(person))
+        return _pairs(self.pipe.target_keypoints(prepared, found, retarget=retarget))
 
     def library_pose(self, name: str) -> np.ndarray:
         if name not in self._library:
@@ -170,16 +173,3 @@ def parse_keypoints(text: str, field: str) -> np.ndarray:
         raise UploadRefused(422, f"{field}: expected 18 [y, x] pairs of numbers in COCO-18 order, [-1, -1] for "
                             "a missing joint")
     return kp
-
-
-def parse_person(text: str | None) -> tuple[float, ...] | None:
-    """``person`` form field: 'X,Y' (a point on the person) or 'LEFT,TOP,RIGHT,BOTTOM', photo pixels."""
-    if text is None or not text.strip():
-        return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) not in (2, 4) or not np.isfinite(values).all():
-        raise UploadRefused(422, f"person: expected 'X,Y' or 'LEFT,TOP,RIGHT,BOTTOM' in photo pixels, got {text[:80]!r}")
-    return values
