@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, real
-from posestylizer.commands.common import add_model_options
+from posestylizer.commands.common import add_force_option, add_model_options
 from posestylizer.errors import ConfigError
+from posestylizer.runtime.outputs import check_not_an_input, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="driving video (.mp4, .mov, .avi, .webm, .gif, ...), a folder of frames (natural name "
                    "order) or a PATN pose CSV (name:keypoints_y:keypoints_x, one row per frame, in file order)")
     p.add_argument("--out", required=True, metavar="OUT.mp4|OUT.gif", help="animation to write")
+    add_force_option(p)
     p.add_argument("--side-by-side", action="store_true", help="frames show driving frame | target pose | "
                    "generated")
     p.add_argument("--person", help="which person of --source: a point X,Y or a box X0,Y0,X1,Y1 in pixels")
@@ -67,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     out = check_output_path(args.out)
+    check_not_an_input(out, [args.source, args.driving], "--out")
+    check_output_file(out, force=args.force, option="--out")
     classify_driving(args.driving)
     person = parse_person(args.person, "--person")
     pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, preset=args.preset, device=args.device,

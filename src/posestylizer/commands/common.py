@@ -27,6 +27,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     add_precision_option(model)
 
 
+def add_force_option(p) -> None:
+    """``--force``: the one switch, on every command, that lets an output replace an existing file."""
+    p.add_argument("--force", action="store_true", help="replace the output if it exists (never an input)")
+
+
 def add_precision_option(p) -> None:
     """``--precision`` of the inference commands (generate, animate, serve)."""
     # fp32 by default: the same outputs on every machine; auto is opt-in because it changes them where bf16 is native.

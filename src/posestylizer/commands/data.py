@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from posestylizer.commands.argtypes import COUNT, FRACTION, NON_NEGATIVE, SIDE
+from posestylizer.commands.common import add_force_option
+from posestylizer.runtime.outputs import check_output_dir, check_output_file
 
 
 def _layout_options(p: argparse.ArgumentParser) -> None:
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--test-fraction", type=FRACTION, default=0.2, help="share of people in the test split")
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
+    add_force_option(s)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
@@ -74,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--max-pairs", type=COUNT, help="sample this many pairs (Market test: 12000)")
     r.add_argument("--seed", type=int, default=0, help="sample seed (pandas random_state)")
     r.add_argument("--out", help="output CSV (default: the layout's pair file in ROOT)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing pair file")
+    add_force_option(r)
     r.set_defaults(func=run_pairs)
 
 
@@ -134,6 +137,10 @@ def run_synth(args: argparse.Namespace) -> int:
 
     from posestylizer.data.synth import contact_sheet, write_dataset
 
+    # a folder that an earlier synth wrote (synth.json) is written again with --force; any other one never
+    check_output_dir(args.out, force=args.force, option="OUT", ours=lambda path: (path / "synth.json").is_file())
+    if args.grid:
+        check_output_file(args.grid, force=args.force, option="--grid")
     start = time.perf_counter()
     summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
                             test_fraction=args.test_fraction, progress=not args.quiet)  # fmt: skip
@@ -169,12 +176,10 @@ def run_pairs(args: argparse.Namespace) -> int:
 
     from posestylizer.data.formats import read_annotations, write_pairs
     from posestylizer.data.pairs import make_pairs
-    from posestylizer.errors import DataError
 
     layout = _layout(args)
     out = Path(args.out) if args.out else layout.pairs_path(args.root, args.phase)
-    if out.exists() and not args.force:
-        raise DataError(f"{out}: exists; pass --force to overwrite it or --out to write elsewhere")
+    check_output_file(out, force=args.force, option="--out")
     annotations = read_annotations(layout.annotation_path(args.root, args.phase))
     pairs = make_pairs(annotations, layout, max_pairs=args.max_pairs, seed=args.seed)
     write_pairs(out, pairs)
