@@ -27,7 +27,7 @@ from posestylizer.data.layouts import get_layout
 from posestylizer.data.synth import background_path, write_dataset
 from posestylizer.errors import ConfigError
 from posestylizer.estimators import get_estimator
-from posestylizer.keypoints.maps import FLIP_INDEX
+from posestylizer.keypoints.vocab import FLIP_INDEX
 from posestylizer.metrics.pckh import pckh_image, pckh_score
 
 # name -> MediaPipeEstimator options. "before" is the estimator as it was; "default" is today's default.

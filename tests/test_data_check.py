@@ -57,7 +57,7 @@ def test_annotation_roundtrip_and_reference_spacing(tmp_path):
     # the authors' writer puts a blank after each colon: "name: [..]: [..]"
     assert _lines(path)[1].startswith("0001_c1s1_000001_01.jpg: [0, 2, 4,")
     got = read_annotations(path)["0001_c1s1_000001_01.jpg"]
-    assert got.dtype == np.int64 and np.array_equal(got, kp)
+    assert got.dtype == np.float32 and np.array_equal(got, kp)
 
 
 def test_pairs_with_pandas_index_column(tmp_path):

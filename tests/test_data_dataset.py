@@ -9,7 +9,8 @@ import torch
 from posestylizer.config import load_config
 from posestylizer.data import PairDataset, read_image, write_dataset, write_heatmaps
 from posestylizer.errors import DataError
-from posestylizer.keypoints.maps import FLIP_INDEX, heatmaps, pose_mask
+from posestylizer.keypoints.maps import heatmaps, pose_mask
+from posestylizer.keypoints.vocab import FLIP_INDEX
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_item(root):
         img, pose, kp = item[f"{side}_img"], item[f"{side}_pose"], item[f"{side}_kp"]
         assert img.shape == (3, 128, 64) and img.dtype == torch.float32 and -1 <= img.min() < img.max() <= 1
         assert pose.shape == (18, 128, 64) and pose.dtype == torch.float32
-        assert kp.shape == (18, 2) and kp.dtype == torch.int64
+        assert kp.shape == (18, 2) and kp.dtype == torch.float32
         assert torch.equal(pose, torch.from_numpy(heatmaps(kp.numpy(), (128, 64), 6.0)))
         raw = read_image(root / "train" / item[f"{side}_name"])
         # ToTensor + Normalize(0.5, 0.5), reference §1.7

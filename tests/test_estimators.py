@@ -123,7 +123,7 @@ def test_openpose_network_loads_user_file_and_runs(openpose_file):
     heat_maps, pafs = est.maps(image)
     assert heat_maps.shape == (48, 32, 19) and pafs.shape == (48, 32, 38)
     kp = est(image)
-    assert kp.shape == (18, 2) and kp.dtype == np.int64
+    assert kp.shape == (18, 2) and kp.dtype == np.float32
 
 
 def test_openpose_loads_the_authors_keras_h5_layout(openpose_file, tmp_path):
@@ -269,7 +269,7 @@ def test_mediapipe_finds_small_synthetic_people(mediapipe_default, halve):
     for image, kp in _synthetic_people(halve):
         pred = mediapipe_default(image)
         assert mediapipe_default.last_source is not None
-        assert pred.shape == (18, 2) and pred.dtype == np.int64
+        assert pred.shape == (18, 2) and pred.dtype == np.float32
         scores.append(pckh_image(kp, pred))
     assert pckh_score(scores)[2] >= 0.55
 

@@ -81,7 +81,7 @@ def test_annotation_csv_yields_plain_names_and_sane_keypoints_or_one_line(tmp_pa
     rows, problems = parse_annotations(path)
     for row in rows:
         assert _plain_name(row.name), row.name
-        assert row.keypoints.shape == (18, 2) and row.keypoints.dtype == np.int64
+        assert row.keypoints.shape == (18, 2) and row.keypoints.dtype == np.float32
         assert np.abs(row.keypoints).max() <= MAX_COORD
     for p in problems:
         assert "\n" not in str(p)

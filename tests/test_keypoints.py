@@ -16,10 +16,10 @@ from posestylizer.keypoints import (
     from_openpose,
     read_pose_file,
     read_pose_records,
+    round_pose,
     scale_pose,
     to_blazepose_json,
     to_coco,
-    to_int_pose,
     to_openpose_json,
 )
 
@@ -132,8 +132,8 @@ def test_scale_maps_pixel_centres_and_keeps_missing():
     ok = kp[:, 0] >= 0
     assert np.allclose(up[ok], kp[ok] * 2 + 0.5) and (up[~ok] == -1).all()
     assert np.allclose(scale_pose(up, (256, 128), (128, 64)), kp)
-    assert to_int_pose(np.array([[10.4, -3.0]] + [[-1, -1]] * 17), (128, 64))[0].tolist() == [-1, -1]
-    assert to_int_pose(np.array([[10.6, 3.2]] + [[-1, -1]] * 17))[0].tolist() == [11, 3]
+    assert round_pose(np.array([[10.4, -3.0]] + [[-1, -1]] * 17), (128, 64))[0].tolist() == [-1, -1]
+    assert round_pose(np.array([[10.6, 3.2]] + [[-1, -1]] * 17))[0].tolist() == [11, 3]
 
 
 BAD_FILES = {

@@ -24,7 +24,8 @@ from posestylizer.errors import (
 from posestylizer.inference import PoseStylizerPipeline
 from posestylizer.inference.framing import FRAMINGS, ankle_bottom, face_top, torso_length
 from posestylizer.keypoints.library import pose_names
-from posestylizer.keypoints.maps import heatmaps, present
+from posestylizer.keypoints.maps import heatmaps
+from posestylizer.keypoints.vocab import present
 
 need("mediapipe")
 

@@ -18,7 +18,7 @@ from pipeline_helpers import street_scene
 from server_helpers import jpeg, person_photo, png, tiny_checkpoint
 
 from posestylizer.inference import PoseStylizerPipeline
-from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.keypoints.vocab import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
 from posestylizer.runtime import precision
 from posestylizer.server import create_app
 

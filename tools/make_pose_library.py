@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.data.synth import Pose, sample_identity, skeleton
-from posestylizer.keypoints.maps import KEYPOINT_NAMES
+from posestylizer.keypoints.vocab import KEYPOINT_NAMES
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "posestylizer" / "assets" / "poses.json"
 deg = math.radians

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.data.synth import background, render_sample
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import present
 
 
 def full_body_sample(identity: int, preset: str = "market", seed: int = 0, arms_up: bool = False):

@@ -20,7 +20,7 @@ from typing import Any
 
 from posestylizer.errors import CheckpointError
 
-# 18 OpenPose/COCO keypoints in posestylizer.keypoints.maps.KEYPOINT_NAMES order, (y, x) pixels of the model's image, -1 missing.
+# 18 OpenPose/COCO keypoints in posestylizer.keypoints.vocab.KEYPOINT_NAMES order, (y, x) pixels of the model's image, -1 missing.
 KEYPOINTS_COCO18_YX = "coco18-yx"
 
 

@@ -56,7 +56,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import write_annotations
     from posestylizer.estimators import estimate_files, get_estimator
-    from posestylizer.keypoints.maps import present
+    from posestylizer.keypoints.vocab import present
     from posestylizer.runtime.progress import Progress
 
     check_not_an_input(args.out, args.images, "--out")
@@ -125,7 +125,7 @@ def _register_export(pose_sub) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import write_annotations
     from posestylizer.keypoints.io import import_keypoints
-    from posestylizer.keypoints.maps import present
+    from posestylizer.keypoints.vocab import present
 
     check_not_an_input(args.out, args.files, "--out")
     check_output_file(args.out, force=args.force, option="--out")

@@ -25,7 +25,8 @@ import torch
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.errors import DataError, ImageFileError
-from posestylizer.keypoints.maps import FLIP_INDEX, NUM_KEYPOINTS, heatmaps, pose_mask, present
+from posestylizer.keypoints.maps import heatmaps, pose_mask
+from posestylizer.keypoints.vocab import FLIP_INDEX, KEYPOINT_DTYPE, NUM_KEYPOINTS, present
 from posestylizer.runtime.files import user_cache_dir, write_text_atomic
 from posestylizer.runtime.imagefiles import read_photo
 
@@ -117,7 +118,7 @@ class PairDataset(torch.utils.data.Dataset):
 
     - ``src_img``, ``tgt_img``: float32 (3, H, W) in [-1, 1];
     - ``src_pose``, ``tgt_pose``: float32 (18, H, W) Gaussian pose maps in [0, 1];
-    - ``src_kp``, ``tgt_kp``: int64 (18, 2) (y, x) keypoints, -1 = missing;
+    - ``src_kp``, ``tgt_kp``: float32 (18, 2) (y, x) keypoints, -1 = missing;
     - ``src_name``, ``tgt_name``: image file names;
     - ``tgt_mask``: bool (1, H, W) foreground mask of the target pose (the evaluation's mask, reference §2);
       only when ``masks=True``.
@@ -256,8 +257,8 @@ class PairDataset(torch.utils.data.Dataset):
             "src_pose": src_pose,
             "tgt_img": tgt_img,
             "tgt_pose": tgt_pose,
-            "src_kp": torch.from_numpy(np.asarray(src_kp, dtype=np.int64)),
-            "tgt_kp": torch.from_numpy(np.asarray(tgt_kp, dtype=np.int64)),
+            "src_kp": torch.from_numpy(np.asarray(src_kp, dtype=KEYPOINT_DTYPE)),
+            "tgt_kp": torch.from_numpy(np.asarray(tgt_kp, dtype=KEYPOINT_DTYPE)),
             "src_name": src_name,
             "tgt_name": tgt_name,
         }

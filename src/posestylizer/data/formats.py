@@ -1,9 +1,7 @@
 """Reading and writing the PATN CSV files with errors that name the file and line (reference §1.2, §1.3).
 
-Annotation CSV, ``:``-separated, keypoint cells are JSON lists of 18 integers in (y, x) order, -1 = missing::
-
-    name:keypoints_y:keypoints_x
-    0002_c1s1_000451_03.jpg: [14, 26, ...]: [32, 32, ...]
+The annotation CSV, where keypoints meet the integers the files hold, belongs to :mod:`posestylizer.keypoints.patn`;
+its readers and writers are re-exported here for the dataset code.
 
 Pair CSV, ``,``-separated, columns ``from`` (source) and ``to`` (target); an unnamed leading index column, as pandas
 writes by default, is tolerated.
@@ -15,158 +13,25 @@ writes by default, is tolerated.
 from __future__ import annotations
 
 import csv
-import json
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from posestylizer.errors import DataError
-from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.patn import (  # noqa: F401 (re-exported: the dataset code's one import for its CSVs)
+    ANNOTATION_HEADER,
+    MAX_COORD,
+    AnnotationRow,
+    Problem,
+    format_annotation_row,
+    parse_annotations,
+    raise_problems,
+    read_annotations,
+    write_annotations,
+)
+from posestylizer.keypoints.vocab import MISSING
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.imagefiles import name_problem
-
-ANNOTATION_HEADER = ("name", "keypoints_y", "keypoints_x")
-MAX_COORD = 1_000_000  # largest keypoint coordinate read (beyond it, int64 arithmetic on pixels could overflow)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a dataset: where (file, 1-based line or None for the whole file) and what."""
-
-    path: Path
-    line: int | None
-    message: str
-    subject: str = ""  # the image name the problem is about, when there is one
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class AnnotationRow:
-    name: str
-    keypoints: np.ndarray  # (18, 2) int64, (y, x), -1 = missing
-    line: int
-
-
-def raise_problems(problems: list[Problem], what: str, root: str | Path = "ROOT") -> None:
-    """Raise one DataError, one line: how many problems, the first, and the command that lists them all (no-op when
-    there are none). ``root``: the dataset folder named in that command."""
-    if not problems:
-        return
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    raise DataError(f"{what}: {len(problems)} problem(s); first: {problems[0]}{more}; "
-                    f"`posestylizer data check {root}` lists them all")
-
-
-def _parse_coords(cell: str, axis: str) -> tuple[list | None, str]:
-    """The JSON list of one keypoint cell, or None and what is wrong with it."""
-    try:
-        values = json.loads(cell)
-    except json.JSONDecodeError as err:
-        return None, f"keypoints_{axis} is not a JSON list ({err.msg})"
-    if not isinstance(values, list):
-        return (
-            None,
-            f"keypoints_{axis}: expected a JSON list of {NUM_KEYPOINTS} integers, got {type(values).__name__}",
-        )
-    if len(values) != NUM_KEYPOINTS:
-        return (
-            None,
-            f"keypoints_{axis} has {len(values)} values, expected {NUM_KEYPOINTS} (OpenPose COCO-18 order)",
-        )
-    for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return None, f"keypoints_{axis}[{i}] is {v!r}, expected an integer pixel (-1 = missing)"
-        if not math.isfinite(v):
-            return None, f"keypoints_{axis}[{i}] is {v}; mark a missing keypoint with -1 in both y and x"
-        if v != int(v):
-            return None, f"keypoints_{axis}[{i}] is {v}, expected an integer pixel; round the coordinates"
-        if abs(v) > MAX_COORD:
-            return None, f"keypoints_{axis}[{i}] is {v:.6g}, not a pixel of any image (at most {MAX_COORD})"
-    return values, ""
-
-
-def parse_annotations(path: str | Path) -> tuple[list[AnnotationRow], list[Problem]]:
-    """Read an annotation CSV, keeping the well-formed rows and a Problem for every malformed one."""
-    path = Path(path)
-    problems: list[Problem] = []
-    rows: list[AnnotationRow] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return rows, [Problem(path, None, "annotation file not found; check the dataset root and --layout")]
-    except (OSError, UnicodeDecodeError) as err:
-        return rows, [Problem(path, None, f"cannot read annotation file ({err})")]
-    start = 1
-    if not lines or tuple(c.strip() for c in lines[0].split(":")) != ANNOTATION_HEADER:
-        got = lines[0][:60] if lines else "an empty file"
-        problems.append(Problem(path, 1, f"header must be 'name:keypoints_y:keypoints_x', got {got!r}"))
-        if lines and lines[0].split(":")[0].strip() != "name":
-            start = 0  # no header at all: the first line is data, check it too
-    seen: dict[str, int] = {}
-    for number, text in enumerate(lines[start:], start=start + 1):
-        if not text.strip():
-            continue
-        fields = text.split(":")
-        if len(fields) != 3:
-            problems.append(
-                Problem(
-                    path, number, f"row has {len(fields)} ':'-separated fields, expected 3 (name:[ys]:[xs])"
-                )
-            )
-            continue
-        name = fields[0].strip()
-        if not name or name_problem(name):
-            problems.append(Problem(path, number, name_problem(name) or "empty image name"))
-            continue
-        coords = []
-        for cell, axis in ((fields[1], "y"), (fields[2], "x")):
-            values, err = _parse_coords(cell, axis)
-            if err:
-                problems.append(Problem(path, number, f"{name}: {err}", subject=name))
-                break
-            coords.append(values)
-        if len(coords) != 2:
-            continue
-        if name in seen:
-            problems.append(
-                Problem(
-                    path,
-                    number,
-                    f"{name}: duplicate of line {seen[name]}; keep one row per image",
-                    subject=name,
-                )
-            )
-            continue
-        seen[name] = number
-        rows.append(AnnotationRow(name, np.asarray(coords, dtype=np.int64).T.copy(), number))
-    return rows, problems
-
-
-def read_annotations(path: str | Path) -> dict[str, np.ndarray]:
-    """Annotation CSV as {image name: (18, 2) int64 (y, x) keypoints}; DataError naming file:line if malformed."""
-    rows, problems = parse_annotations(path)
-    raise_problems(problems, f"{path}")
-    return {r.name: r.keypoints for r in rows}
-
-
-def format_annotation_row(name: str, keypoints: np.ndarray) -> str:
-    kp = np.asarray(keypoints).astype(np.int64)
-    return f"{name}: {json.dumps(kp[:, 0].tolist())}: {json.dumps(kp[:, 1].tolist())}"
-
-
-def write_annotations(
-    path: str | Path, annotations: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]
-) -> None:
-    """Write an annotation CSV in the layout compute_coordinates emits (``name: [ys]: [xs]``)."""
-    items = annotations.items() if isinstance(annotations, Mapping) else annotations
-    lines = [":".join(ANNOTATION_HEADER)] + [format_annotation_row(n, kp) for n, kp in items]
-    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def validate_keypoints(keypoints: np.ndarray, size: tuple[int, int]) -> str:
@@ -178,7 +43,7 @@ def validate_keypoints(keypoints: np.ndarray, size: tuple[int, int]) -> str:
         if y == MISSING or x == MISSING:
             continue
         if not (0 <= y < h and 0 <= x < w):
-            bad.append(f"{i}=({y}, {x})")
+            bad.append(f"{i}=({y:g}, {x:g})")
     if not bad:
         return ""
     return (

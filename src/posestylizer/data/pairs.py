@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from posestylizer.data.layouts import Layout, get_layout
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import TORSO_CORNERS, present
 
-# Keypoints an image needs to be paired: R-shoulder, L-shoulder, R-hip, L-hip (COCO-18 indices).
-PAIR_REQUIRED_KEYPOINTS = (2, 5, 8, 11)
+# Keypoints an image needs to be paired: both shoulders and both hips (reference §1.3).
+PAIR_REQUIRED_KEYPOINTS = TORSO_CORNERS
 
 
 def pairable(keypoints: np.ndarray) -> bool:

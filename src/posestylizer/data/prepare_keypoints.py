@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints import PoseRecord, read_pose_records, rescale, shift_pose, to_int_pose
+from posestylizer.keypoints import PoseRecord, read_pose_records, rescale, round_pose, shift_pose
 from posestylizer.keypoints.files import detect_format, image_key
 from posestylizer.keypoints.io import keypoint_files
 
@@ -41,8 +41,8 @@ class Frame:
         return image[: self.out_size[0], self.crop_x : self.crop_x + self.out_size[1]]
 
     def to_output(self, keypoints: np.ndarray) -> np.ndarray:
-        """Raw-image (y, x) keypoints -> int64 (18, 2) of the prepared image; points cropped away become -1."""
-        return to_int_pose(shift_pose(keypoints, 0, self.crop_x), self.out_size)
+        """Raw-image (y, x) keypoints -> float32 (18, 2) of the prepared image, on the pixel grid; points cropped away become -1."""
+        return round_pose(shift_pose(keypoints, 0, self.crop_x), self.out_size)
 
 
 FRAMES = {
@@ -93,12 +93,12 @@ class FileKeypoints:
         return len(self.by_key)
 
     def lookup(self, rel: str, name: str) -> np.ndarray | None:
-        """int64 (18, 2) keypoints of the prepared image, or None when no record matches."""
+        """float32 (18, 2) keypoints of the prepared image, or None when no record matches."""
         found = self.by_key.get(_strip(rel)) or self.by_key.get(_strip(name)) \
             or self.by_base.get(Path(_strip(rel)).name)
         if found is None:
             return None
         rec, output_frame = found
         if output_frame:
-            return to_int_pose(rec.keypoints, self.frame.out_size)
+            return round_pose(rec.keypoints, self.frame.out_size)
         return self.frame.to_output(rescale(rec, self.frame.raw_size))

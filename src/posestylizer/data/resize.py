@@ -19,7 +19,7 @@ from posestylizer.data.formats import read_annotations, write_annotations
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.data.synth import background_path, mask_path
 from posestylizer.errors import DataError
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import present
 from posestylizer.runtime.progress import QUIET, Progress
 
 MARKER = "resize.json"  # written into every resized copy; only such a folder is replaced by a later resize
@@ -51,7 +51,7 @@ def resize_dataset(
                 _resize_file(a, b, size, is_mask)
             kp = annotations[name].copy()
             ok = present(kp)
-            kp[ok] = np.floor(kp[ok] * scale).astype(np.int64)
+            kp[ok] = np.floor(kp[ok] * scale)  # whole pixels, as the reference resized its annotations
             rows.append((name, kp))
         write_annotations(lay.annotation_path(dst, phase), rows)
         shutil.copyfile(lay.pairs_path(src, phase), lay.pairs_path(dst, phase))

@@ -2,7 +2,7 @@
 
 ``get_estimator("mediapipe")`` (BlazePose, offline, the default) or ``get_estimator("openpose", weights=FILE)`` (the
 OpenPose COCO body model the authors' PCKh used, from a user-supplied weights file). An estimator maps one uint8
-(H, W, 3) RGB image to an (18, 2) int64 array.
+(H, W, 3) RGB image to a float32 (18, 2) array (:mod:`posestylizer.keypoints.vocab`).
 
 The registry lives here and imports its backends only when one is asked for; the backends import their shared helpers
 from :mod:`posestylizer.estimators.base`, never this registry.
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.errors import ConfigError, DataError, UserError
-from posestylizer.estimators.base import PoseEstimator, missing_keypoints, to_pixels
+from posestylizer.estimators.base import PoseEstimator
 
 BACKENDS = ("mediapipe", "openpose")
 
-__all__ = ["BACKENDS", "PoseEstimator", "estimate_files", "get_estimator", "missing_keypoints", "to_pixels"]
+__all__ = ["BACKENDS", "PoseEstimator", "estimate_files", "get_estimator"]
 
 
 def get_estimator(name: str = "mediapipe", **options) -> PoseEstimator:

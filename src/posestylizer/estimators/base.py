@@ -1,7 +1,8 @@
-"""The estimator interface and the keypoint helpers every backend shares.
+"""The estimator interface.
 
 This module imports no backend and no registry (the registry lives in ``posestylizer.estimators``), so a backend can
-import its helpers from here without a cycle.
+import it without a cycle. The keypoint vocabulary and helpers the backends share come from
+:mod:`posestylizer.keypoints`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from typing import Protocol
 
 import numpy as np
 
-from posestylizer.keypoints.core import missing_keypoints, to_pixels  # noqa: F401 (the backends' shared helpers)
-
 
 class PoseEstimator(Protocol):
     name: str
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        """(18, 2) int64 (y, x) keypoints of the most prominent person in a uint8 (H, W, 3) RGB image."""
+        """float32 (18, 2) (y, x) keypoints of the most prominent person in a uint8 (H, W, 3) RGB image, -1 = missing
+        (:mod:`posestylizer.keypoints.vocab`)."""
         ...

@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError
-from posestylizer.estimators.base import missing_keypoints
-from posestylizer.keypoints.blazepose import BLAZEPOSE_TO_COCO18, NECK, SHOULDERS, blazepose_to_coco18  # noqa: F401 (re-exported for tests)
+from posestylizer.keypoints.blazepose import BLAZEPOSE_TO_COCO18, blazepose_to_coco18  # noqa: F401 (re-exported for tests)
+from posestylizer.keypoints.vocab import missing_pose
 
 # BlazePose-33 landmark for each COCO-18 keypoint; the neck (1) is the midpoint of the shoulders (11, 12).
 
@@ -251,7 +251,7 @@ class MediaPipeEstimator:
         return framing.to_original(lm)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        """(18, 2) int64 (y, x) keypoints in ``image``'s pixels, -1 = missing, from a uint8 (H, W, 3) RGB image."""
+        """float32 (18, 2) (y, x) keypoints, rounded to whole pixels, in ``image``'s pixels, -1 = missing, from a uint8 (H, W, 3) RGB image."""
         img = np.ascontiguousarray(np.asarray(image, dtype=np.uint8)[..., :3])
         lm = self.detect(img) if self._pose is not None else None
         self.last_source = "detector" if lm is not None else None
@@ -260,7 +260,7 @@ class MediaPipeEstimator:
             if crop is not None:
                 lm, self.last_source = crop, "crop"
         if lm is None:
-            return missing_keypoints()
+            return missing_pose()
         return blazepose_to_coco18(lm, img.shape[:2], self.min_visibility)
 
     def close(self) -> None:

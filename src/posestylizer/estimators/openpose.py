@@ -26,8 +26,7 @@ from torch import nn
 
 from posestylizer.checkpoints.pretrained import read_state_dict
 from posestylizer.errors import WeightsError
-from posestylizer.estimators.base import missing_keypoints
-from posestylizer.keypoints.maps import SKELETON
+from posestylizer.keypoints.vocab import SKELETON, missing_pose
 
 PAF_CHANNELS = 38
 HEATMAP_CHANNELS = 19  # 18 parts + background
@@ -312,10 +311,10 @@ def decode(heatmaps: np.ndarray, pafs: np.ndarray, peak_threshold: float = 0.1) 
     peaks = find_peaks(heatmaps, peak_threshold)
     people = assemble_people(peaks, connect_limbs(peaks, pafs, heatmaps.shape[0]))
     if not people:
-        return missing_keypoints()
+        return missing_pose()
     ids, _ = max(people, key=lambda p: p[1])
     by_id = {p.id: p for part in peaks for p in part}
-    kp = missing_keypoints()
+    kp = missing_pose()
     for part, pid in enumerate(ids):
         if pid >= 0:
             kp[part] = (by_id[int(pid)].y, by_id[int(pid)].x)

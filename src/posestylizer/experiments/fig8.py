@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.experiments.adapn_maps import AdaNormMaps
-from posestylizer.keypoints.maps import draw_pose, present
+from posestylizer.keypoints.maps import draw_pose
+from posestylizer.keypoints.vocab import present
 from posestylizer.runtime.files import atomic_path
 
 COLOUR_MODES = ("deviation", "absolute")

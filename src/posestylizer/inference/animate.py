@@ -38,7 +38,8 @@ from posestylizer.inference.video import (
     iter_video,
     read_pose_rows,
 )
-from posestylizer.keypoints.maps import draw_pose, present
+from posestylizer.keypoints.maps import draw_pose
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, present
 from posestylizer.results.panels import panel_row
 
 Progress = Callable[[Iterable, str, int | None], Iterable]
@@ -50,7 +51,7 @@ class DrivingTrack:
     """One pose per frame of a driving clip.
 
     Attributes:
-        keypoints: (T, 18, 2) float64 (y, x) in the clip's pixels, -1 = missing.
+        keypoints: float32 (T, 18, 2) (y, x) in the clip's pixels, -1 = missing.
         fps: frames per second (the clip's own, else the caller's or 12).
         frames: the clip's frames scaled to the output height (only when kept for a side-by-side video).
         kind: ``video``, ``frames`` or ``poses``.
@@ -68,7 +69,7 @@ class Animation:
 
     Attributes:
         frames: uint8 (H, W, 3) output frames, all one size.
-        poses: (T, 18, 2) int64 (y, x) model-pixel target poses, -1 = missing.
+        poses: float32 (T, 18, 2) (y, x) model-pixel target poses, -1 = missing.
         fps: frame rate to play them at.
         held: frames with no person in the driving clip, which repeat the previous pose.
         seconds: wall time of ``appearance``, ``poses`` (reading / estimation) and ``render``.
@@ -99,7 +100,7 @@ def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: fl
     source = classify_driving(driving)
     if source.kind == "poses":
         rows = read_pose_rows(source.path)[:max_frames]
-        track = np.stack([kp for _, kp in rows]).astype(np.float64)
+        track = np.stack([kp for _, kp in rows]).astype(KEYPOINT_DTYPE)
         return DrivingTrack(track, fps or DEFAULT_FPS, kind="poses")
     if source.kind == "frames":
         from posestylizer.data.dataset import read_image
@@ -113,7 +114,7 @@ def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: fl
     for i, frame in enumerate(progress(frames, "estimating poses", total)):
         if max_frames is not None and i >= max_frames:
             break
-        poses.append(np.asarray(estimate(frame), dtype=np.float64))
+        poses.append(np.asarray(estimate(frame), dtype=KEYPOINT_DTYPE))
         if keep_height:
             kept.append(_fit(frame, keep_height, kept[0].shape[1] if kept else None))
     if not poses:
@@ -147,7 +148,7 @@ def retarget_track(track: np.ndarray, source: np.ndarray, size: tuple[int, int])
     """Each pose of ``track`` (T, 18, 2) on the source person's body with one clip-wide scale.
 
     Returns:
-        (T, 18, 2) int64 model-pixel poses (a frame with no keypoints repeats the previous pose, or the first
+        float32 (T, 18, 2) model-pixel poses (a frame with no keypoints repeats the previous pose, or the first
         posed frame at the start) and how many frames were such repeats.
     """
     usable = [kp for kp in track if present(kp).sum() >= 4]

@@ -29,11 +29,20 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import ConfigError, MissingKeypointsError
-from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, present
-
-NOSE, NECK, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP, R_ANKLE, L_ANKLE = 0, 1, 2, 5, 8, 11, 10, 13
-FACE = (0, 14, 15, 16, 17)
-ANKLES = (R_ANKLE, L_ANKLE)
+from posestylizer.keypoints.patn import read_annotations
+from posestylizer.keypoints.vocab import (
+    ANKLES,
+    HEAD,
+    KEYPOINT_DTYPE,
+    L_HIP,
+    L_SHOULDER,
+    MISSING,
+    NECK,
+    R_HIP,
+    R_SHOULDER,
+    missing_names,
+    present,
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ def torso_length(kp: np.ndarray) -> float | None:
 
 def face_top(kp: np.ndarray) -> float | None:
     ok = present(kp)
-    idx = [i for i in FACE if ok[i]]
+    idx = [i for i in HEAD if ok[i]]
     return float(np.asarray(kp)[idx, 0].min()) if idx else None
 
 
@@ -134,7 +143,6 @@ def measure_framing(poses: Iterable[np.ndarray], size: tuple[int, int]) -> Frami
 
 def measure_framing_of_dataset(root: str | Path, layout: str = "market") -> Framing:
     """:func:`measure_framing` over the train and test annotations of a PATN-layout dataset."""
-    from posestylizer.data.formats import read_annotations
     from posestylizer.data.layouts import get_layout
 
     lay = get_layout(layout)
@@ -162,28 +170,23 @@ class CropBox:
     def to_model(self, kp: np.ndarray, size: tuple[int, int], *, clip: bool = True) -> np.ndarray:
         """Photo keypoints -> (y, x) model pixels, -1 = missing.
 
-        With ``clip`` (for a source person): int64, rounded, and points outside the model image become -1, as the
-        training annotations have them. Without (for a target pose, to be fitted later): float64, all kept.
+        float32. With ``clip`` (for a source person): rounded to whole pixels, and points outside the model image
+        become -1, as the training annotations have them. Without (for a target pose, to be fitted later): all kept.
         """
         kp = np.asarray(kp, np.float64)
         ok = present(kp)
         out = (kp - (self.y0, self.x0)) * self.scale(size)
         if not clip:
-            return np.where(ok[:, None], out, MISSING)
+            return np.where(ok[:, None], out, MISSING).astype(KEYPOINT_DTYPE)
         out = np.rint(out)
         inside = ok & (out[:, 0] >= 0) & (out[:, 0] < size[0]) & (out[:, 1] >= 0) & (out[:, 1] < size[1])
-        return np.where(inside[:, None], out, MISSING).astype(np.int64)
+        return np.where(inside[:, None], out, MISSING).astype(KEYPOINT_DTYPE)
 
     def to_image(self, kp: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """Model keypoints -> float (y, x) photo pixels; missing stays -1."""
+        """Model keypoints -> float32 (y, x) photo pixels; missing stays -1."""
         kp = np.asarray(kp, np.float64)
         out = kp / self.scale(size) + (self.y0, self.x0)
-        return np.where(present(kp)[:, None], out, MISSING)
-
-
-def missing_names(kp: np.ndarray, indices: Iterable[int]) -> list[str]:
-    ok = present(kp)
-    return [KEYPOINT_NAMES[i] for i in indices if not ok[i]]
+        return np.where(present(kp)[:, None], out, MISSING).astype(KEYPOINT_DTYPE)
 
 
 def frame_box(kp: np.ndarray, size: tuple[int, int], framing: Framing) -> CropBox:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.errors import InputError, PoseArrayError
-from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
 from posestylizer.runtime.imagefiles import read_photo, to_rgb
 
 
@@ -40,7 +40,7 @@ def load_image(source, what: str = "source") -> np.ndarray:
 
 
 def keypoint_array(value, size: tuple[int, int], what: str, *, normalised_ok: bool) -> np.ndarray:
-    """Validate an (18, 2) (y, x) keypoint array; returns float64 pixels of an (H, W) image, -1 = missing.
+    """Validate an (18, 2) (y, x) keypoint array; returns float32 pixels of an (H, W) image, -1 = missing.
 
     With ``normalised_ok``, an array whose present values all lie in [0, 1] (and is float) is read as fractions of
     (H, W). Values must be -1 (missing: both coordinates) or inside the image.
@@ -71,7 +71,7 @@ def keypoint_array(value, size: tuple[int, int], what: str, *, normalised_ok: bo
             f"image; give (y, x) pixels in [0, {h - 1}] x [0, {w - 1}]{hint}, -1 for missing"
         )
     kp[missing] = MISSING
-    return kp
+    return kp.astype(KEYPOINT_DTYPE)  # checked in float64 (a huge value is out of range, not infinite)
 
 
 def parse_person(person, what: str = "person") -> tuple[float, ...] | None:

@@ -31,7 +31,8 @@ import numpy as np
 
 from posestylizer.errors import NoPersonError
 from posestylizer.inference.framing import torso_length
-from posestylizer.keypoints.maps import NUM_KEYPOINTS, pose_mask, present
+from posestylizer.keypoints.maps import pose_mask
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, missing_pose, present
 
 Estimator = Callable[[np.ndarray], np.ndarray]
 MIN_KEYPOINTS = 4  # fewer present keypoints than this is not a person (a stray hand, a face on a poster)
@@ -39,7 +40,7 @@ MIN_KEYPOINTS = 4  # fewer present keypoints than this is not a person (a stray 
 
 @dataclass(frozen=True)
 class Person:
-    """One person found in a photo: (18, 2) int64 (y, x) photo pixels, -1 = missing."""
+    """One person found in a photo: float32 (18, 2) (y, x) photo pixels, -1 = missing."""
 
     keypoints: np.ndarray
 
@@ -75,8 +76,8 @@ def _estimate_in(image: np.ndarray, estimator: Estimator, box: tuple[int, int, i
     window, clipped to the photo, is empty: a point or box outside the photo holds nobody)."""
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
-        return np.full((NUM_KEYPOINTS, 2), -1, np.int64)
-    kp = np.asarray(estimator(np.ascontiguousarray(image[y0:y1, x0:x1])), np.int64).copy()
+        return missing_pose()
+    kp = np.array(estimator(np.ascontiguousarray(image[y0:y1, x0:x1])), KEYPOINT_DTYPE)
     ok = present(kp)
     kp[ok] += (y0, x0)
     return kp
@@ -108,7 +109,8 @@ class _Search:
         ok = present(kp)
         if ok.sum() < MIN_KEYPOINTS or len(self.people) >= self.max_people:
             return False
-        if self.covered[kp[ok, 0], kp[ok, 1]].mean() > 0.5:
+        pix = np.rint(kp[ok]).astype(np.int64)  # pixel indices (an estimator's poses are on the grid already)
+        if self.covered[pix[:, 0], pix[:, 1]].mean() > 0.5:
             return False
         self.people.append(Person(kp))
         region = _silhouette(kp, self.covered.shape)

@@ -38,13 +38,11 @@ from posestylizer.inference.inputs import keypoint_array, load_image, parse_pers
 from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
 from posestylizer.inference.targets import PreparedTarget, prepare_target, target_pose
-from posestylizer.keypoints.maps import draw_pose, heatmaps, present
+from posestylizer.keypoints.maps import draw_pose, heatmaps
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, LEGS, TORSO_CORNERS, missing_names, present
 from posestylizer.results.panels import panel_row, stack_rows
 from posestylizer.results.protocol import to_uint8
 from posestylizer.runtime.precision import autocast, inference_precision
-
-TORSO = (fr.R_SHOULDER, fr.L_SHOULDER, fr.R_HIP, fr.L_HIP)  # what the training pairs require (reference §1.3)
-LEGS = (9, 10, 12, 13)  # knees and ankles
 
 
 @dataclass
@@ -55,7 +53,7 @@ class Located:
         image: the photo, uint8 (H, W, 3).
         crop: the model input, uint8 (h, w, 3) (the contract's image size).
         crop_box: where the crop lies in the photo (may reach outside it; that part is padded).
-        keypoints: int64 (18, 2) (y, x) model pixels of the source person, -1 = missing.
+        keypoints: float32 (18, 2) (y, x) model pixels of the source person, -1 = missing.
         photo_keypoints: (18, 2) (y, x) photo pixels of the source person, -1 = missing.
     """
 
@@ -85,7 +83,7 @@ class ReposeResult:
 
     Attributes:
         image: the generated person (model size), or the whole photo with it pasted in (``paste_back=True``).
-        source_keypoints, target_keypoints: int64 (18, 2) (y, x) model pixels, -1 = missing.
+        source_keypoints, target_keypoints: float32 (18, 2) (y, x) model pixels, -1 = missing.
         crop_box: (x0, y0, x1, y1) of the crop in photo pixels.
         panel: source crop | source pose | target pose | generated, scaled up (nearest) to be seen.
         target_kind: ``array``, ``file``, ``photo`` or ``library``.
@@ -105,7 +103,7 @@ def require_source_keypoints(kp: np.ndarray) -> None:
     A half-body photo (no hips, no legs) is refused rather than guessed at: the model was trained on full-body
     people and would invent legs from the padding below the photo.
     """
-    torso, legs = fr.missing_names(kp, TORSO), fr.missing_names(kp, LEGS)
+    torso, legs = missing_names(kp, TORSO_CORNERS), missing_names(kp, LEGS)
     if len(legs) == len(LEGS):
         raise MissingKeypointsError(
             f"source person: no legs found (missing {', '.join(torso + legs)}): an upper-body photo; the model was "
@@ -207,9 +205,9 @@ class PoseStylizerPipeline:
 
     # -- step 1-2: the source person
     def estimate(self, image) -> np.ndarray:
-        """Keypoints of the one person the estimator reports (its detector's best): int64 (18, 2) (y, x) photo
+        """Keypoints of the one person the estimator reports (its detector's best): float32 (18, 2) (y, x) photo
         pixels, -1 = missing. :meth:`find_people` finds everybody."""
-        return np.asarray(self.estimator(load_image(image)), dtype=np.int64)
+        return np.asarray(self.estimator(load_image(image)), dtype=KEYPOINT_DTYPE)
 
     def find_people(self, image) -> list[Person]:
         """Everybody found in a photo, most prominent first (:func:`~posestylizer.inference.people.find_people`)."""
@@ -284,7 +282,7 @@ class PoseStylizerPipeline:
         return self.prepare_target(target)
 
     def target_keypoints(self, target, located: Located, *, retarget: bool | None = None) -> np.ndarray:
-        """The target as int64 (18, 2) (y, x) model pixels, -1 = missing.
+        """The target as float32 (18, 2) (y, x) model pixels on the pixel grid, -1 = missing.
 
         ``target``: a typed target (:mod:`~posestylizer.inference.targets`: ``LibraryPose``, ``KeypointFile``,
         ``KeypointArray``, ``PoseFromPhoto``), a :class:`~posestylizer.inference.targets.PreparedTarget`, or a plain
@@ -299,7 +297,7 @@ class PoseStylizerPipeline:
         kp = target_pose(prepared, self.size, self.framing, self.estimator if prepared.kind == "photo" else None)
         if retarget if retarget is not None else prepared.kind != "array":
             return retarget_pose(kp, located.keypoints, self.size)
-        out = np.rint(kp).astype(np.int64)
+        out = np.rint(kp).astype(KEYPOINT_DTYPE)
         out[~present(kp)] = -1
         return out
 

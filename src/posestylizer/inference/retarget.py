@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from posestylizer.inference.framing import ankle_bottom, face_top, hip_center, neck_point, torso_length
-from posestylizer.keypoints.maps import MISSING, present
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, MISSING, present
 
 
 def pose_scale(target: np.ndarray, source: np.ndarray) -> float:
@@ -77,13 +77,13 @@ def retarget(
         scale: the body-size factor to use instead of :func:`pose_scale` of this pose (an animation keeps one
             factor for the whole clip, so that a bending torso does not make the person shrink and grow).
     Returns:
-        int64 (18, 2) (y, x) model pixels, -1 where the target keypoint is missing.
+        float32 (18, 2) (y, x) model pixels on the pixel grid, -1 where the target keypoint is missing.
     """
     target = np.asarray(target, np.float64)
     ok = present(target)
     out = np.full(target.shape, float(MISSING))
     if not ok.any():
-        return out.astype(np.int64)
+        return out.astype(KEYPOINT_DTYPE)
     s = pose_scale(target, source) if scale is None else scale
     t_anchor, s_anchor = _anchor(target), _anchor(source)
     moved = (target - t_anchor) * s + s_anchor
@@ -92,6 +92,6 @@ def retarget(
     if t_feet is not None and s_feet is not None:
         out[ok, 0] += s_feet - t_feet  # stand where the source person stands
     out = fit_inside(out, size)
-    out = np.rint(out).astype(np.int64)
+    out = np.rint(out).astype(KEYPOINT_DTYPE)
     out[~ok] = MISSING
     return out

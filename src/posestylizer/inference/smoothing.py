@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS, present
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, MISSING, NUM_KEYPOINTS, present
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class KeypointSmoother:
         self.missed = np.zeros(NUM_KEYPOINTS, dtype=np.int64)  # consecutive frames missing
 
     def __call__(self, keypoints: np.ndarray) -> np.ndarray:
-        """The filtered (18, 2) float64 (y, x) pixels of this frame; -1 for joints missing longer than ``hold``."""
+        """The filtered float32 (18, 2) (y, x) pixels of this frame; -1 for joints missing longer than ``hold``."""
         kp = np.asarray(keypoints, dtype=np.float64)
         seen = present(kp)
         x = kp / self.scale
@@ -86,10 +86,12 @@ class KeypointSmoother:
         self.speed[~seen] = 0.0  # a held joint stands still
         out = np.full((NUM_KEYPOINTS, 2), float(MISSING))
         out[self.alive] = self.value[self.alive] * self.scale
-        return out
+        return out.astype(KEYPOINT_DTYPE)  # the filter state stays float64; what leaves is a pose
 
 
 def smooth_track(track: np.ndarray, fps: float, scale: float, options: SmoothingOptions | None = None) -> np.ndarray:
-    """:class:`KeypointSmoother` over a whole (T, 18, 2) track; returns (T, 18, 2) float64, -1 = missing."""
+    """:class:`KeypointSmoother` over a whole (T, 18, 2) track; returns float32 (T, 18, 2), -1 = missing."""
     smoother = KeypointSmoother(fps, scale, options)
-    return np.stack([smoother(kp) for kp in np.asarray(track)]) if len(track) else np.zeros((0, NUM_KEYPOINTS, 2))
+    if not len(track):
+        return np.zeros((0, NUM_KEYPOINTS, 2), KEYPOINT_DTYPE)
+    return np.stack([smoother(kp) for kp in np.asarray(track)])

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from posestylizer.errors import DataError, InputError
+from posestylizer.keypoints.patn import parse_annotations
 from posestylizer.runtime.extras import import_extra
 from posestylizer.runtime.imagefiles import image_files
 
@@ -108,8 +109,6 @@ def _first_line(err: Exception) -> str:
 def read_pose_rows(path: Path) -> list[tuple[str, np.ndarray]]:
     """The rows of a PATN annotation CSV in file order: (name, (18, 2) (y, x)); DataError naming the first bad
     file:line (one line; a driving clip with a broken row is not half-used)."""
-    from posestylizer.data.formats import parse_annotations
-
     rows, problems = parse_annotations(path)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""

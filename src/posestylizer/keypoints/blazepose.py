@@ -17,13 +17,14 @@ import math
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.core import choose_person, present_mask, to_pixels
+from posestylizer.keypoints.core import choose_person, to_pixels
+from posestylizer.keypoints.vocab import present
 
 NUM_LANDMARKS = 33
-NECK = -2  # COCO's neck has no BlazePose landmark: the mid-point of the shoulders
+NECK_FROM_SHOULDERS = -2  # COCO's neck has no BlazePose landmark: the mid-point of the shoulders
 # COCO-18 index -> BlazePose-33 landmark (design notes §4)
-BLAZEPOSE_TO_COCO18 = (0, NECK, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
-SHOULDERS = (11, 12)
+BLAZEPOSE_TO_COCO18 = (0, NECK_FROM_SHOULDERS, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
+BLAZE_SHOULDERS = (11, 12)
 DEFAULT_MIN_VISIBILITY = 0.5
 
 
@@ -40,10 +41,10 @@ def blazepose_to_coco18(landmarks: np.ndarray, size: tuple[int, int], min_visibi
     xs, ys, vis = lm[:, 0] * w, lm[:, 1] * h, lm[:, 2]
     out_y, out_x = np.full(18, np.nan), np.full(18, np.nan)
     for coco, blaze in enumerate(BLAZEPOSE_TO_COCO18):
-        if blaze == NECK:
-            if all(vis[s] >= min_visibility for s in SHOULDERS):
-                out_y[coco] = ys[list(SHOULDERS)].mean()
-                out_x[coco] = xs[list(SHOULDERS)].mean()
+        if blaze == NECK_FROM_SHOULDERS:
+            if all(vis[s] >= min_visibility for s in BLAZE_SHOULDERS):
+                out_y[coco] = ys[list(BLAZE_SHOULDERS)].mean()
+                out_x[coco] = xs[list(BLAZE_SHOULDERS)].mean()
         elif vis[blaze] >= min_visibility:
             out_y[coco], out_x[coco] = ys[blaze], xs[blaze]
     return to_pixels(out_y, out_x, size)
@@ -136,9 +137,9 @@ def to_blazepose_json(keypoints: np.ndarray, image_size: tuple[int, int]) -> dic
     """
     h, w = image_size
     kp = np.asarray(keypoints, dtype=np.float64)
-    ok = present_mask(kp)
+    ok = present(kp)
     landmarks = [{"x": 0.0, "y": 0.0, "z": 0.0, "visibility": 0.0} for _ in range(NUM_LANDMARKS)]
     for k18, blaze in enumerate(BLAZEPOSE_TO_COCO18):
-        if blaze != NECK and ok[k18]:
+        if blaze != NECK_FROM_SHOULDERS and ok[k18]:
             landmarks[blaze] = {"x": float(kp[k18, 1]) / w, "y": float(kp[k18, 0]) / h, "z": 0.0, "visibility": 1.0}
     return {"image_size": [int(h), int(w)], "landmarks": landmarks}

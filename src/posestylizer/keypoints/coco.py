@@ -12,17 +12,18 @@ from collections.abc import Iterable
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.core import PoseRecord, choose_person, pose_area, pose_from_points, present_mask
+from posestylizer.keypoints.core import PoseRecord, choose_person, pose_area, pose_from_points
+from posestylizer.keypoints.vocab import present
 
 COCO17_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
     "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
     "right_ankle",
 )  # fmt: skip
-NECK = None
+NECK_FROM_SHOULDERS = None
 # COCO-17 index of each COCO-18 keypoint (None = the neck, made from both shoulders).
-COCO17_FOR_COCO18 = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
-SHOULDERS = (5, 6)
+COCO17_FOR_COCO18 = (0, NECK_FROM_SHOULDERS, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
+COCO17_SHOULDERS = (5, 6)
 # COCO's own skeleton (1-based pairs of COCO17_NAMES), written into the categories of an exported file.
 COCO_SKELETON = (
     (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11),
@@ -44,9 +45,9 @@ def coco17_to_coco18(triples: np.ndarray) -> np.ndarray:
     """(17, 3) COCO (x, y, v) -> float32 (18, 2) (y, x), -1 where v = 0; the neck from both shoulders."""
     x, y, ok = np.full(18, np.nan), np.full(18, np.nan), np.zeros(18, dtype=bool)
     for k, src in enumerate(COCO17_FOR_COCO18):
-        if src is NECK:
-            if (triples[list(SHOULDERS), 2] > 0).all():
-                x[k], y[k] = triples[list(SHOULDERS), :2].mean(axis=0)
+        if src is NECK_FROM_SHOULDERS:
+            if (triples[list(COCO17_SHOULDERS), 2] > 0).all():
+                x[k], y[k] = triples[list(COCO17_SHOULDERS), :2].mean(axis=0)
                 ok[k] = True
         elif triples[src, 2] > 0:
             x[k], y[k], ok[k] = triples[src, 0], triples[src, 1], True
@@ -121,10 +122,10 @@ def to_coco(records: Iterable[PoseRecord | tuple]) -> dict:
     for i, rec in enumerate(records, start=1):
         name, kp, size = (rec.name, rec.keypoints, rec.image_size) if isinstance(rec, PoseRecord) else rec
         kp = np.asarray(kp, dtype=np.float64)
-        ok = present_mask(kp)
+        ok = present(kp)
         triples = np.zeros((17, 3)).tolist()  # plain floats, for JSON
         for k18, k17 in enumerate(COCO17_FOR_COCO18):
-            if k17 is not NECK and ok[k18]:
+            if k17 is not NECK_FROM_SHOULDERS and ok[k18]:
                 triples[k17] = [float(kp[k18, 1]), float(kp[k18, 0]), 2]
         image = {"id": i, "file_name": name}
         if size is not None:

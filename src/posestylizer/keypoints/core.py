@@ -1,9 +1,9 @@
 """What every keypoint format shares: the float (18, 2) pose, choosing a person, scaling and rounding.
 
 A pose here is a float32 array (18, 2) of (y, x) = (row, column) pixels in COCO-18 / OpenPose order
-(:data:`posestylizer.keypoints.maps.KEYPOINT_NAMES`), -1 in both coordinates for a missing keypoint. Pixel centres sit at integer
-coordinates, as in the PATN annotation files. Poses stay in float until they are written to an annotation CSV, so that
-scaling between image sizes loses no precision.
+(:mod:`posestylizer.keypoints.vocab`), -1 in both coordinates for a missing keypoint. Pixel centres sit at integer
+coordinates, as in the PATN annotation files. Scaling keeps fractions, so that it loses no precision;
+:func:`round_pose` snaps a pose to the pixel grid where the reference's poses are integral (prepared annotations).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, MISSING, present
 
 
 @dataclass(frozen=True)
@@ -31,28 +31,19 @@ class PoseRecord:
     image_size: tuple[int, int] | None = None
 
 
-def missing_pose() -> np.ndarray:
-    """float32 (18, 2) of -1."""
-    return np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.float32)
-
-
 def pose_from_points(y: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """float32 (18, 2) from coordinate vectors (18,) and a presence mask (18,); absent points become -1."""
-    kp = np.stack([np.asarray(y, dtype=np.float32), np.asarray(x, dtype=np.float32)], axis=1)
+    kp = np.stack([np.asarray(y, dtype=KEYPOINT_DTYPE), np.asarray(x, dtype=KEYPOINT_DTYPE)], axis=1)
     ok = np.asarray(ok, dtype=bool) & np.isfinite(kp).all(axis=1)
     kp[~ok] = MISSING
     return kp
 
 
-def present_mask(keypoints: np.ndarray) -> np.ndarray:
-    """(18,) bool: neither coordinate is -1."""
-    kp = np.asarray(keypoints)
-    return (kp[:, 0] != MISSING) & (kp[:, 1] != MISSING)
 
 
 def pose_area(keypoints: np.ndarray) -> float:
     """Area in pixels² of the box around the present keypoints (0 with fewer than two): the person's size."""
-    kp = np.asarray(keypoints, dtype=np.float64)[present_mask(keypoints)]
+    kp = np.asarray(keypoints, dtype=np.float64)[present(keypoints)]
     if len(kp) < 2:
         return 0.0
     span = kp.max(axis=0) - kp.min(axis=0)
@@ -84,42 +75,37 @@ def scale_pose(keypoints: np.ndarray, src_size: tuple[int, int], dst_size: tuple
     OpenCV's resizers do); missing points stay -1. Returns float32 (18, 2).
     """
     kp = np.asarray(keypoints, dtype=np.float64)
-    ok = present_mask(kp)
+    ok = present(kp)
     scale = np.array([dst_size[0] / src_size[0], dst_size[1] / src_size[1]])
     out = np.full(kp.shape, MISSING, dtype=np.float64)
     out[ok] = (kp[ok] + 0.5) * scale - 0.5
-    return out.astype(np.float32)
+    return out.astype(KEYPOINT_DTYPE)
 
 
 def shift_pose(keypoints: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """Keypoints after cropping the image at row ``dy``, column ``dx`` (present points move by (-dy, -dx))."""
-    kp = np.asarray(keypoints, dtype=np.float32).copy()
-    ok = present_mask(kp)
-    kp[ok] -= np.array([dy, dx], dtype=np.float32)
+    kp = np.asarray(keypoints, dtype=KEYPOINT_DTYPE).copy()
+    ok = present(kp)
+    kp[ok] -= np.array([dy, dx], dtype=KEYPOINT_DTYPE)
     return kp
 
 
-def to_int_pose(keypoints: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
-    """int64 (18, 2) for an annotation CSV: rounded; -1 when missing or, with ``size`` (H, W), outside the image."""
+def round_pose(keypoints: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """float32 (18, 2) on the pixel grid: rounded; -1 when missing or, with ``size`` (H, W), outside the image."""
     kp = np.asarray(keypoints, dtype=np.float64).copy()
-    kp[~present_mask(kp)] = np.nan
+    kp[~present(kp)] = np.nan
     return to_pixels(kp[:, 0], kp[:, 1], size)
 
 
-def missing_keypoints() -> np.ndarray:
-    """(18, 2) int64 array of -1: no keypoint found."""
-    return np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.int64)
-
-
 def to_pixels(y: np.ndarray, x: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """(18, 2) int64 (y, x) from float coordinates: rounded; NaN points, and points outside an image of ``size``
-    = (H, W) when it is given, become -1."""
+    """float32 (18, 2) (y, x) from float coordinates, rounded to whole pixels as the reference's poses are; NaN
+    points, and points outside an image of ``size`` = (H, W) when it is given, become -1."""
     kp = np.stack([np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)], axis=1)
     ok = np.isfinite(kp).all(axis=1)
-    out = missing_keypoints()
-    out[ok] = np.rint(kp[ok]).astype(np.int64)
+    out = np.full(kp.shape, float(MISSING))
+    out[ok] = np.rint(kp[ok])
     if size is not None:
         h, w = size
         inside = ok & (out[:, 0] >= 0) & (out[:, 0] < h) & (out[:, 1] >= 0) & (out[:, 1] < w)
         out[~inside] = MISSING
-    return out
+    return out.astype(KEYPOINT_DTYPE)

@@ -16,6 +16,7 @@ import posestylizer.keypoints.coco as coco
 import posestylizer.keypoints.openpose as openpose
 from posestylizer.errors import DataError
 from posestylizer.keypoints.core import PoseRecord, choose_person, scale_pose
+from posestylizer.keypoints.patn import parse_annotations
 from posestylizer.runtime.boundedjson import loads_bounded
 
 FORMATS = ("openpose", "coco", "blazepose", "patn")
@@ -69,13 +70,11 @@ def image_key(path: Path) -> str:
 
 def _patn_records(path: Path) -> list[PoseRecord]:
     """Rows of a PATN annotation CSV; DataError with the first problem (file:line: entry) on one line."""
-    from posestylizer.data.formats import parse_annotations  # the one PATN CSV parser
-
     rows, problems = parse_annotations(path)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise DataError(f"{problems[0]}{more}")
-    return [PoseRecord(r.name, r.keypoints.astype(np.float32)) for r in rows]
+    return [PoseRecord(r.name, r.keypoints) for r in rows]
 
 
 def read_pose_records(

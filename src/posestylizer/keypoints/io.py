@@ -15,8 +15,9 @@ import numpy as np
 from posestylizer.errors import DataError
 from posestylizer.keypoints import blazepose, openpose
 from posestylizer.keypoints.coco import to_coco
-from posestylizer.keypoints.core import PoseRecord, present_mask, scale_pose, to_int_pose
+from posestylizer.keypoints.core import PoseRecord, round_pose, scale_pose
 from posestylizer.keypoints.files import OPENPOSE_SUFFIX, read_pose_records
+from posestylizer.keypoints.vocab import present
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.imagefiles import IMAGE_EXTS, name_problem
 
@@ -49,7 +50,7 @@ def keypoint_files(items: Iterable[str | Path]) -> list[Path]:
 
 @dataclass
 class ImportResult:
-    """What :func:`import_keypoints` read: {image name: int64 (18, 2)} in file order, and notes per image."""
+    """What :func:`import_keypoints` read: {image name: float32 (18, 2) on the pixel grid} in file order, and notes per image."""
 
     rows: dict[str, np.ndarray] = field(default_factory=dict)
     outside: dict[str, int] = field(default_factory=dict)  # name -> keypoints dropped as outside the image
@@ -93,11 +94,11 @@ def import_keypoints(
                 raise DataError(f"{path}: image {name} already read from {origin[name]}; keep one pose per image")
             origin[name] = path
             kp = _target_pose(rec, image_size, source_size, path)
-            ints = to_int_pose(kp, image_size)
-            lost = int(present_mask(kp).sum() - present_mask(ints).sum())
+            grid = round_pose(kp, image_size)
+            lost = int(present(kp).sum() - present(grid).sum())
             if lost:
                 result.outside[name] = lost
-            result.rows[name] = ints
+            result.rows[name] = grid
     return result
 
 

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from posestylizer.errors import ConfigError
-from posestylizer.keypoints.maps import MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, MISSING, NUM_KEYPOINTS
 
 FORMAT = "posestylizer-pose-library"
 
@@ -65,7 +65,7 @@ def library_units(name: str) -> np.ndarray:
 
 def library_pose(name: str, size: tuple[int, int], placement: Placement) -> np.ndarray:
     """The pose ``name`` in an (H, W) image framed as ``placement`` says (e.g. a
-    :class:`~posestylizer.inference.framing.Framing`): float64 (18, 2) (y, x) pixels, -1 = not visible.
+    :class:`~posestylizer.inference.framing.Framing`): float32 (18, 2) (y, x) pixels, -1 = not visible.
 
     The standing body's face-to-ankle height becomes ``placement.span * H``; the hip centre goes to
     (``hip_y * H``, ``center_x * W``).
@@ -75,7 +75,7 @@ def library_pose(name: str, size: tuple[int, int], placement: Placement) -> np.n
     out = units * placement.span * h + (placement.hip_y * h, placement.center_x * w)
     out[np.isnan(units).any(axis=1)] = MISSING
     assert out.shape == (NUM_KEYPOINTS, 2)
-    return out
+    return out.astype(KEYPOINT_DTYPE)
 
 
 def pose_sheet(poses: dict[str, np.ndarray], size: tuple[int, int], columns: int = 5) -> np.ndarray:

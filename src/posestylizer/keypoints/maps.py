@@ -1,44 +1,15 @@
-"""Keypoints in the OpenPose COCO-18 order, pose heatmaps, foreground masks and skeleton drawing.
+"""What a pose becomes as an image: Gaussian heatmaps, the evaluation's foreground mask and the drawn skeleton.
 
-Conventions (reference §1.5, §1.6, §2): keypoints are an (18, 2) integer array of (y, x) = (row, col) pixels;
-a point is missing when y or x equals -1. Heatmaps are float32 (18, H, W) in [0, 1].
+Poses are float32 (18, 2) (y, x) pixels, -1 = missing (:mod:`posestylizer.keypoints.vocab`); the reference's poses
+hold integers, and a float32 pose with integral values gives bit-identical maps (reference §1.5, §1.6, §2).
+Heatmaps are float32 (18, H, W) in [0, 1].
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-MISSING = -1
-NUM_KEYPOINTS = 18
-KEYPOINT_NAMES = (
-    "nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
-    "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear",
-)  # fmt: skip
-# Mirror image of each index (left <-> right), for flipping keypoints.
-FLIP_INDEX = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
-
-# Limbs drawn in pose panels (reference §1.5).
-SKELETON = (
-    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17),
-)  # fmt: skip
-# Limbs whose thickened segments make the evaluation mask (reference §2); differs from SKELETON in the last five.
-MASK_LIMBS = (
-    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (1, 16), (1, 17), (8, 11), (11, 5), (8, 2), (16, 17),
-)  # fmt: skip
-# Joint colours of the pose panels: red -> yellow -> green -> cyan -> blue -> magenta in steps of 85.
-JOINT_COLORS = (
-    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
-    (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
-    (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
-)  # fmt: skip
-
-
-def present(keypoints: np.ndarray) -> np.ndarray:
-    """Boolean (18,) mask of keypoints that are not missing (neither coordinate is -1)."""
-    kp = np.asarray(keypoints)
-    return (kp[:, 0] != MISSING) & (kp[:, 1] != MISSING)
+from posestylizer.keypoints.vocab import JOINT_COLORS, MASK_LIMBS, SKELETON, present
 
 
 def heatmaps(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> np.ndarray:
@@ -110,7 +81,8 @@ def draw_pose(keypoints: np.ndarray, size: tuple[int, int], radius: int = 2) -> 
     """
     from skimage.draw import disk, line_aa
 
-    kp = np.asarray(keypoints).astype(np.int64)
+    # skimage draws on integer pixels: round (the reference's integral poses pass unchanged)
+    kp = np.rint(np.asarray(keypoints, dtype=np.float64)).astype(np.int64)
     ok = present(kp)
     h, w = size
     canvas = np.zeros((h, w, 3), dtype=np.float64)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from posestylizer.errors import DataError
-from posestylizer.keypoints.core import choose_person, pose_from_points, present_mask
-from posestylizer.keypoints.maps import NUM_KEYPOINTS
+from posestylizer.keypoints.core import choose_person, pose_from_points
+from posestylizer.keypoints.vocab import NUM_KEYPOINTS, present
 
 # BODY_25 index of each COCO-18 keypoint. BODY_25 inserts MidHip at 8 and appends six foot points (19-24); the other
 # 18 parts are COCO-18's in the same order (OpenPose's pose/poseParameters.hpp part lists).
@@ -91,7 +91,7 @@ def to_openpose_json(keypoints: np.ndarray | Sequence[np.ndarray], image_size: t
         poses = poses[None]
     people = []
     for kp in poses:
-        ok = present_mask(kp)
+        ok = present(kp)
         triples = np.zeros((NUM_KEYPOINTS, 3))
         triples[ok] = np.stack([kp[ok, 1], kp[ok, 0], np.ones(ok.sum())], axis=1)
         people.append({"person_id": [-1], "pose_keypoints_2d": [round(float(v), 3) for v in triples.ravel()]})

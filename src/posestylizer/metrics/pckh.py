@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import HEAD, NECK, present
 
-HEAD_POINTS = (0, 1, 14, 15, 16, 17)
+HEAD_POINTS = (NECK, *HEAD)  # the reference's head box: nose, neck, eyes, ears
 ALPHA = 0.5
 
 

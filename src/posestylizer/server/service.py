@@ -20,7 +20,14 @@ from posestylizer.inference.inputs import parse_person
 from posestylizer.inference.retarget import fit_inside
 from posestylizer.inference.targets import KeypointArray, PoseFromPhoto
 from posestylizer.keypoints.library import library_pose, pose_names
-from posestylizer.keypoints.maps import FLIP_INDEX, JOINT_COLORS, KEYPOINT_NAMES, SKELETON, present
+from posestylizer.keypoints.vocab import (
+    FLIP_INDEX,
+    JOINT_COLORS,
+    KEYPOINT_DTYPE,
+    KEYPOINT_NAMES,
+    SKELETON,
+    present,
+)
 from posestylizer.runtime.boundedjson import loads_bounded
 from posestylizer.server.schemas import (
     Contract,
@@ -45,7 +52,7 @@ class Upload:
 
 def _pairs(kp: np.ndarray) -> list[tuple[int, int]]:
     """(18, 2) keypoints as integer [y, x] pairs; missing stay (-1, -1)."""
-    kp = np.asarray(kp, dtype=np.float64)
+    kp = np.asarray(kp, dtype=KEYPOINT_DTYPE)
     ok = present(kp)
     return [(round(float(y)), round(float(x))) if ok[i] else (-1, -1) for i, (y, x) in enumerate(kp)]
 
@@ -84,8 +91,10 @@ class StudioService:
         self.size = tuple(int(v) for v in pipeline.size)
         # The library in model pixels, placed as the training images frame people and kept inside the image (raised
         # arms reach past the top); names are the only way a client refers to these poses.
-        self._library = {name: fit_inside(library_pose(name, self.size, pipeline.framing), self.size)
-                         for name in pose_names()}
+        self._library = {
+            name: fit_inside(library_pose(name, self.size, pipeline.framing), self.size).astype(KEYPOINT_DTYPE)
+            for name in pose_names()
+        }
 
     @staticmethod
     def display_name(filename: str | None) -> str:
@@ -153,7 +162,7 @@ class StudioService:
         if name not in self._library:
             raise UploadRefused(422, f"target_pose: no library pose named {name[:80]!r} (choose one of "
                                 f"{', '.join(self._library)})")
-        return self._library[name].astype(np.float64)
+        return self._library[name].copy()
 
 
 def parse_keypoints(text: str, field: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from posestylizer.data.synth.body import Figure, body_parts
 from posestylizer.data.synth.canvas import Canvas
 from posestylizer.data.synth.identity import Identity
 from posestylizer.data.synth.pose import Pose, skeleton, unit
-from posestylizer.keypoints.maps import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
+from posestylizer.keypoints.vocab import KEYPOINT_NAMES, MISSING, NUM_KEYPOINTS
 
 _FACE = ("nose", "eye", "ear")
 # The parts that may cover a keypoint of each kind without hiding it (its own limb, the body it is attached to).
