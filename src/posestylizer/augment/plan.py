@@ -29,11 +29,8 @@ from posestylizer.data.layouts import Layout
 from posestylizer.errors import ConfigError
 from posestylizer.inference.framing import Framing, frame_box
 from posestylizer.inference.retarget import retarget
-from posestylizer.keypoints.maps import present
+from posestylizer.keypoints.vocab import LEGS, TORSO_CORNERS, present
 
-# Both shoulders and both hips (the training pairs' requirement, reference §1.3) and some leg.
-TORSO = (2, 5, 8, 11)
-LEGS = (9, 10, 12, 13)
 POSE_SOURCES = ("dataset", "library")
 MARK = "aps"  # generated images carry "_aps<k>" (or "-aps<k>"): what tells them from the camera's images
 
@@ -71,7 +68,8 @@ class Chunk:
 def usable(kp: np.ndarray) -> bool:
     """True when the pose has both shoulders, both hips and a knee or ankle (full body, as training pairs)."""
     ok = present(kp)
-    return bool(ok[list(TORSO)].all() and ok[list(LEGS)].any())
+    # both shoulders and both hips (the training pairs' requirement, reference §1.3) and some leg
+    return bool(ok[list(TORSO_CORNERS)].all() and ok[list(LEGS)].any())
 
 
 def generated_name(layout: Layout, source: str, k: int) -> str:
