@@ -44,3 +44,19 @@ def test_pose_import_of_normalised_openpose(tmp_path, capsys):
     row = (tmp_path / "b.csv").read_text().splitlines()[1]
     ys = json.loads(row.split(":")[1])
     assert np.abs(np.array(ys) - np.rint(pixels[:, 0])).max() <= 1
+
+
+def test_coco_results_list_is_coco_not_blazepose(tmp_path, capsys):
+    from posestylizer.keypoints import detect_format
+
+    kp17 = [v for i in range(17) for v in (10.0 + i, 20.0 + 3 * i, 2)]
+    results = [{"image_id": 42, "category_id": 1, "keypoints": kp17, "score": 0.9},
+               {"image_id": 42, "category_id": 1, "keypoints": [0.0] * 51, "score": 0.1},
+               {"image_id": 7, "category_id": 1, "keypoints": kp17, "score": 0.8}]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    assert detect_format(path) == "coco"
+    assert main(["pose", "import", str(path), "--source-size", "128", "64", "--out", str(tmp_path / "a.csv")]) == 0
+    names = sorted(line.split(":")[0] for line in (tmp_path / "a.csv").read_text().splitlines()[1:])
+    assert names == ["42.jpg", "7.jpg"]
+    assert read_pose_file(path, person="42")[0].tolist() == [20.0, 10.0]  # nose (y, x) of the largest person

@@ -47,7 +47,7 @@ def detect_format(path: Path, obj=None) -> str:
     obj = load_json(path) if obj is None else obj
     if isinstance(obj, dict) and "people" in obj:
         return "openpose"
-    if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
+    if (isinstance(obj, dict) and "annotations" in obj and "images" in obj) or coco.is_results_list(obj):
         return "coco"
     if isinstance(obj, list) or (isinstance(obj, dict) and ("landmarks" in obj or "pose_landmarks" in obj)):
         return "blazepose"
