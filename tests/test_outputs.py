@@ -86,3 +86,34 @@ def test_overrides_may_follow_options(monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         _parse(parser, ["train", "--preset", "synthetic", "--bogus"])
     assert exit_info.value.code == 2
+
+
+def test_every_command_refuses_to_replace_a_users_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from PIL import Image
+
+    Image.new("RGB", (32, 64), (200, 10, 10)).save("me.png")
+    photo = (tmp_path / "me.png").read_bytes()
+    (tmp_path / "annotations.csv").write_text("mine\n")
+    (tmp_path / "pose.json").write_text('{"people": []}')
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "keep.txt").write_text("keep")
+    _one_line_refusal(capsys, ["generate", "--checkpoint", "none", "--source", "me.png", "--target", "walking",
+                               "--out", "me.png"], "is also an input")
+    _one_line_refusal(capsys, ["animate", "--checkpoint", "none", "--source", "me.png", "--driving", "pose.json",
+                               "--out", "me.gif"])  # a bad driving file; the photo is never touched
+    _one_line_refusal(capsys, ["pose", "import", "pose.json", "--out", "annotations.csv"], "pass --force")
+    _one_line_refusal(capsys, ["pose", "import", "pose.json", "--out", "pose.json"], "is also an input")
+    _one_line_refusal(capsys, ["data", "synth", "dataset", "--identities", "2", "--poses", "2"], "did not write")
+    _one_line_refusal(capsys, ["export", "--checkpoint", "none", "--onnx", "annotations.csv"], "pass --force")
+    assert (tmp_path / "me.png").read_bytes() == photo
+    assert (tmp_path / "annotations.csv").read_text() == "mine\n"
+    assert (tmp_path / "pose.json").read_text() == '{"people": []}'
+    assert sorted(p.name for p in (tmp_path / "dataset").iterdir()) == ["keep.txt"]
+
+
+def test_synth_rewrites_its_own_folder_only_with_force(tmp_path, capsys):
+    out = str(tmp_path / "people")
+    assert main(["data", "synth", out, "--identities", "2", "--poses", "2", "--quiet"]) == 0
+    _one_line_refusal(capsys, ["data", "synth", out, "--identities", "2", "--poses", "2"], "pass --force")
+    assert main(["data", "synth", out, "--identities", "2", "--poses", "2", "--quiet", "--force"]) == 0

@@ -18,8 +18,16 @@ COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve
             "viz", "bench", "augment")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors in one line (no usage block above them), like every other user mistake; the
+    subcommands' parsers are of this class too (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="posestylizer",
         description="Pose-guided person image generation with the Appearance-aware Pose Stylizer (APS).",
     )

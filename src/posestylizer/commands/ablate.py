@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE
 from posestylizer.errors import ConfigError
 
 
@@ -20,16 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "resized to the base recipe's image size)")  # fmt: skip
     p.add_argument("--variants", nargs="+", metavar="NAME", help="variants to run (default: all, Table 2's order)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--budget", type=float, metavar="MIN", help="wall-clock minutes of training per run")
-    length.add_argument("--steps", type=int, metavar="N", help="iterations per run (the LR schedule spans them)")
+    length.add_argument("--budget", type=POSITIVE, metavar="MIN", help="wall-clock minutes of training per run")
+    length.add_argument("--steps", type=COUNT, metavar="N", help="iterations per run (the LR schedule spans them)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0), e.g. 0,1")
     p.add_argument("--base", default="demo", help="preset of the base recipe (default demo)")
     p.add_argument("-o", "--override", action="append", default=[], metavar="key=value",
                    help="config override of the base recipe (repeatable)")  # fmt: skip
     p.add_argument("--out", default="runs/ablate", help="study folder (default runs/ablate)")
-    p.add_argument("--eval-every", type=int, default=0, metavar="K",
+    p.add_argument("--eval-every", type=NON_NEGATIVE, default=0, metavar="K",
                    help="iterations between held-out curve points (default: steps/20, or 100 with --budget)")
-    p.add_argument("--eval-pairs", type=int, default=120, metavar="N", help="held-out pairs evaluated (default 120)")
+    p.add_argument("--eval-pairs", type=COUNT, default=120, metavar="N", help="held-out pairs evaluated (default 120)")
     p.add_argument("--weights-dir", help="folder with the TF-Inception weights for IS and mask-IS (never downloaded)")
     p.add_argument("--list", action="store_true", help="list the variants (paper row, parameters) and exit")
     p.add_argument("--report-only", action="store_true", help="rebuild table and figure from OUT; train nothing")

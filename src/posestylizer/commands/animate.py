@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from posestylizer.commands.common import add_model_options
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, real
+from posestylizer.commands.common import add_force_option, add_model_options
 from posestylizer.errors import ConfigError
+from posestylizer.runtime.outputs import check_not_an_input, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,16 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="driving video (.mp4, .mov, .avi, .webm, .gif, ...), a folder of frames (natural name "
                    "order) or a PATN pose CSV (name:keypoints_y:keypoints_x, one row per frame, in file order)")
     p.add_argument("--out", required=True, metavar="OUT.mp4|OUT.gif", help="animation to write")
+    add_force_option(p)
     p.add_argument("--side-by-side", action="store_true", help="frames show driving frame | target pose | "
                    "generated")
     p.add_argument("--person", help="which person of --source: a point X,Y or a box X0,Y0,X1,Y1 in pixels")
-    p.add_argument("--fps", type=float, help="frame rate (default: the video's; 12 for frames and pose files)")
-    p.add_argument("--max-frames", type=int, help="use at most this many driving frames")
-    p.add_argument("--min-cutoff", type=float, default=1.5, help="smoothing of still joints, Hz: lower is "
+    p.add_argument("--fps", type=POSITIVE, help="frame rate (default: the video's; 12 for frames and pose files)")
+    p.add_argument("--max-frames", type=COUNT, help="use at most this many driving frames")
+    p.add_argument("--min-cutoff", type=POSITIVE, default=1.5, help="smoothing of still joints, Hz: lower is "
                    "smoother (0 = no smoothing)")
-    p.add_argument("--beta", type=float, default=1.5, help="how quickly fast motion escapes the smoothing")
-    p.add_argument("--hold", type=int, default=4, help="frames a missing joint keeps its last position")
-    p.add_argument("--batch-size", type=int, default=16, help="poses per decoder forward")
+    p.add_argument("--beta", type=real(0.0, low_open=False), default=1.5, help="how quickly fast motion escapes the smoothing")
+    p.add_argument("--hold", type=NON_NEGATIVE, default=4, help="frames a missing joint keeps its last position")
+    p.add_argument("--batch-size", type=COUNT, default=16, help="poses per decoder forward")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     out = check_output_path(args.out)
+    check_not_an_input(out, [args.source, args.driving], "--out")
+    check_output_file(out, force=args.force, option="--out")
     classify_driving(args.driving)
     person = parse_person(args.person, "--person")
     pipe = PoseStylizerPipeline.from_pretrained(args.checkpoint, preset=args.preset, device=args.device,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.argtypes import device_or_auto
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), default="fp32",
                    help="fp32 (default), bf16/fp16 autocast (fp16 on CUDA), auto = bf16 where native")
     p.add_argument("--batch", type=int, default=16, metavar="N", help="poses per generator call (default 16)")
-    p.add_argument("--device", default="auto", help="auto (this rank's GPU if any, else CPU), cpu, cuda, cuda:1")
+    p.add_argument("--device", type=device_or_auto, default="auto", help="auto (this rank's GPU if any, else CPU), cpu, cuda, cuda:1")
     p.add_argument("--layout", choices=("market", "fashion"), help="file names of --data (default: the layout the "
                    "checkpoint was trained on)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

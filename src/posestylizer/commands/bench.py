@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from posestylizer.bench.cases import DEFAULT_CASES
@@ -27,16 +29,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="append", default=[], metavar="key=value", help="a config override of the "
                    "second side only (this code, or REV's with --compare), repeatable: an A/B of settings in one run, "
                    "e.g. --baseline train.channels_last=false")
-    p.add_argument("--baseline-threads", type=int, metavar="N", help="threads of the second side only")
-    p.add_argument("--reps", type=int, default=5, help="repetitions per case (default 5)")
-    p.add_argument("--min-time", type=float, default=1.0, help="seconds per repetition at least (default 1)")
-    p.add_argument("--threads", type=int, help="torch/OpenMP threads (default: torch's)")
+    p.add_argument("--baseline-threads", type=COUNT, metavar="N", help="threads of the second side only")
+    p.add_argument("--reps", type=COUNT, default=5, help="repetitions per case (default 5)")
+    p.add_argument("--min-time", type=POSITIVE, default=1.0, help="seconds per repetition at least (default 1)")
+    p.add_argument("--threads", type=COUNT, help="torch/OpenMP threads (default: torch's)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="compute precision (auto: bf16 where the device runs it natively)")  # fmt: skip
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
     p.add_argument("--checkpoint", metavar="DIR", help="generator of the generate and animate cases (default: random "
                    "weights of the preset's architecture)")  # fmt: skip
-    p.add_argument("--profile", type=int, default=0, metavar="N", help="also profile one repetition per case and "
+    p.add_argument("--profile", type=NON_NEGATIVE, default=0, metavar="N", help="also profile one repetition per case and "
                    "print its N most expensive operators (torch.profiler)")  # fmt: skip
     p.add_argument("--json", default="bench.json", metavar="FILE", help="JSON record (default bench.json)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every case")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.argtypes import device
 from posestylizer.errors import ConfigError
 from posestylizer.runtime.imagefiles import save_image as write_image
 
@@ -22,8 +23,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                        "authors' latest_netG.pth (with --preset)")
     model.add_argument("--preset", choices=("market", "fashion"), help="for an authors' .pth: which paper model "
                        "it is (default: market for BatchNorm weights)")
-    model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    model.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
     add_precision_option(model)
+
+
+def add_force_option(p) -> None:
+    """``--force``: the one switch, on every command, that lets an output replace an existing file."""
+    p.add_argument("--force", action="store_true", help="replace the output if it exists (never an input)")
 
 
 def add_precision_option(p) -> None:

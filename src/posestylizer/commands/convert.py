@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.argtypes import SIDE
 from posestylizer.config import PRESETS
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out_dir", help="output folder")
     p.add_argument("--preset", choices=PRESETS, help="image size/dropout preset (default: market for BatchNorm "
                    "checkpoints, fashion for InstanceNorm ones)")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="override the preset's image size")
+    p.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"), help="override the preset's image size")
     p.add_argument("--force", action="store_true", help="replace OUT_DIR when it is a checkpoint folder already")
     p.set_defaults(func=run)
 

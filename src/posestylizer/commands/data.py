@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posestylizer.commands.argtypes import COUNT, FRACTION, NON_NEGATIVE, SIDE
+from posestylizer.commands.common import add_force_option
+from posestylizer.runtime.outputs import check_output_dir, check_output_file
+
 
 def _layout_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", default="market", choices=("market", "fashion"),
                    help="file-name preset of the authors' archives (default: market)")  # fmt: skip
     p.add_argument("--annotation", help="annotation CSV name, {phase} = train/test (default: the layout's)")
     p.add_argument("--pairs", help="pair CSV name, {phase} = train/test (default: the layout's)")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), help="expected image size")
+    p.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"), help="expected image size")
 
 
 def _layout(args: argparse.Namespace):
@@ -35,11 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("out", help="output folder")
     s.add_argument("--preset", default="market", choices=("market", "fashion"),
                    help="market: 128x64 street scenes; fashion: 256x176 plain light backgrounds")  # fmt: skip
-    s.add_argument("--identities", type=int, default=50, help="number of people (default 50)")
-    s.add_argument("--poses", type=int, default=10, help="images per person (default 10)")
+    s.add_argument("--identities", type=COUNT, default=50, help="number of people (default 50)")
+    s.add_argument("--poses", type=COUNT, default=10, help="images per person (default 10)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--test-fraction", type=float, default=0.2, help="share of people in the test split")
+    s.add_argument("--test-fraction", type=FRACTION, default=0.2, help="share of people in the test split")
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
+    add_force_option(s)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
@@ -69,10 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("root", help="dataset folder")
     _layout_options(r)
     r.add_argument("--phase", default="test", choices=("train", "test"))
-    r.add_argument("--max-pairs", type=int, help="sample this many pairs (Market test: 12000)")
+    r.add_argument("--max-pairs", type=COUNT, help="sample this many pairs (Market test: 12000)")
     r.add_argument("--seed", type=int, default=0, help="sample seed (pandas random_state)")
     r.add_argument("--out", help="output CSV (default: the layout's pair file in ROOT)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing pair file")
+    add_force_option(r)
     r.set_defaults(func=run_pairs)
 
 
@@ -101,8 +106,8 @@ def _register_prepare(data_sub) -> None:
     d.add_argument("--split-from", nargs=2, metavar=("TRAIN_CSV", "TEST_CSV"),
                    help="take the train/test split from these annotation CSVs (e.g. the authors') instead of the "
                    "official one; images in neither are dropped")
-    d.add_argument("--workers", type=int, help="parallel workers (default: CPU count, at most 8)")
-    d.add_argument("--test-pairs", type=int,
+    d.add_argument("--workers", type=COUNT, help="parallel workers (default: CPU count, at most 8)")
+    d.add_argument("--test-pairs", type=NON_NEGATIVE,
                    help="sample this many test pairs (default: Market 12000 as the authors, DeepFashion all; "
                    "0 = all)")
     d.add_argument("--seed", type=int, default=0, help="test pair sample seed")
@@ -132,6 +137,10 @@ def run_synth(args: argparse.Namespace) -> int:
 
     from posestylizer.data.synth import contact_sheet, write_dataset
 
+    # a folder that an earlier synth wrote (synth.json) is written again with --force; any other one never
+    check_output_dir(args.out, force=args.force, option="OUT", ours=lambda path: (path / "synth.json").is_file())
+    if args.grid:
+        check_output_file(args.grid, force=args.force, option="--grid")
     start = time.perf_counter()
     summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
                             test_fraction=args.test_fraction, progress=not args.quiet)  # fmt: skip
@@ -167,12 +176,10 @@ def run_pairs(args: argparse.Namespace) -> int:
 
     from posestylizer.data.formats import read_annotations, write_pairs
     from posestylizer.data.pairs import make_pairs
-    from posestylizer.errors import DataError
 
     layout = _layout(args)
     out = Path(args.out) if args.out else layout.pairs_path(args.root, args.phase)
-    if out.exists() and not args.force:
-        raise DataError(f"{out}: exists; pass --force to overwrite it or --out to write elsewhere")
+    check_output_file(out, force=args.force, option="--out")
     annotations = read_annotations(layout.annotation_path(args.root, args.phase))
     pairs = make_pairs(annotations, layout, max_pairs=args.max_pairs, seed=args.seed)
     write_pairs(out, pairs)

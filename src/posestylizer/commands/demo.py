@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -13,13 +15,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "identities against two baselines (the source image copied; the untrained network) and writes "
         "report.html, whose path is printed last. No downloads; the perceptual loss is off (no VGG19 weights).",
     )
-    p.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of the whole demo (default 10)")
+    p.add_argument("--minutes", type=POSITIVE, default=10.0, help="wall-clock budget of the whole demo (default 10)")
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    p.add_argument("--identities", type=int, default=120, help="synthetic people (default 120, 20%% held out)")
-    p.add_argument("--poses", type=int, default=8, help="images per person (default 8)")
-    p.add_argument("--eval-pairs", type=int, default=120, help="held-out pairs evaluated (default 120)")
+    p.add_argument("--identities", type=COUNT, default=120, help="synthetic people (default 120, 20%% held out)")
+    p.add_argument("--poses", type=COUNT, default=8, help="images per person (default 8)")
+    p.add_argument("--eval-pairs", type=COUNT, default=120, help="held-out pairs evaluated (default 120)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0,
+    p.add_argument("--threads", type=NON_NEGATIVE, default=0,
                    help="CPU threads for training (default 0: time a few steps with 1, half and all cores, keep the "
                    "fastest; on a shared machine fewer threads are often faster)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

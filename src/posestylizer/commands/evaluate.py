@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, device_or_auto
 from posestylizer.errors import ConfigError
 
 
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=("market", "fashion"),
                    help="paper-protocol dataset conventions (fashion: 40-px white bands); default: fashion for "
                    "256x176 images, else market")
-    p.add_argument("--white-bands", type=int, help="white columns added on both sides before SSIM/L1/IS "
+    p.add_argument("--white-bands", type=NON_NEGATIVE, help="white columns added on both sides before SSIM/L1/IS "
                    "(paper protocol; overrides --preset)")
     p.add_argument("--ssim-window", choices=("11tap", "13tap"), default="11tap",
                    help="Gaussian window of ssim_paper: 11tap (scikit-image >= 0.15) or 13tap (<= 0.14)")
@@ -55,10 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "fg_iou_gt")
     p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "posestylizer"),
                    help="where FID reference statistics are cached")
-    p.add_argument("--is-splits", type=int, default=10)
+    p.add_argument("--is-splits", type=COUNT, default=10)
     p.add_argument("--out", default="evaluation", help="output folder for the reports (and generated images)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", type=device_or_auto, default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch-size", type=COUNT, default=32)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 

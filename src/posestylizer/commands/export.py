@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.commands.common import add_force_option
 from posestylizer.config import PRESETS
+from posestylizer.runtime.outputs import check_not_an_input, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="native checkpoint folder, training run folder or "
                    "authors' .pth")
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write")
+    add_force_option(p)
     p.add_argument("--preset", choices=PRESETS, help="for an authors' .pth: market (BatchNorm default) or fashion")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
     p.set_defaults(func=run)
@@ -28,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from posestylizer.checkpoints.native import load_generator, require_contract
     from posestylizer.inference.export import export_onnx
 
+    check_not_an_input(args.onnx, [args.checkpoint], "--onnx")
+    check_output_file(args.onnx, force=args.force, option="--onnx")
     model = load_generator(args.checkpoint, preset=args.preset)
     contract = require_contract(model, args.checkpoint)
     res = export_onnx(model, contract, args.onnx, verify=not args.no_verify)

@@ -17,8 +17,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.common import IMAGE_SUFFIXES, add_model_options, check_image_path, save_image
+from posestylizer.commands.argtypes import COUNT
+from posestylizer.commands.common import (
+    IMAGE_SUFFIXES,
+    add_force_option,
+    add_model_options,
+    check_image_path,
+    save_image,
+)
 from posestylizer.errors import ConfigError
+from posestylizer.runtime.outputs import check_not_an_input, check_output_dir, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,9 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "pairs")
     batch.add_argument("--layout", choices=("market", "fashion"), help="file names of --data (default: the layout "
                        "the checkpoint was trained on)")
-    batch.add_argument("--batch-size", type=int, default=16, help="pairs per generator forward")
+    batch.add_argument("--batch-size", type=COUNT, default=16, help="pairs per generator forward")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="image to write (.png or .jpg); with --data, a folder")
+    add_force_option(p)
     p.set_defaults(func=run)
 
 
@@ -76,6 +85,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() in IMAGE_SUFFIXES or out.is_file():
         raise ConfigError(f"--out {out}: with --data, --out is a folder (it receives generated/ and grids/)")
+    check_not_an_input(out, [args.data], "--out")
+    check_output_dir(out, force=True, option="--out", ours=_batch_folder)
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size {args.batch_size}: give a positive number of pairs")
     progress = None
@@ -96,6 +107,11 @@ def _run_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_folder(path: Path) -> bool:
+    """Whether ``path`` holds only what batch mode writes (generated/, grids/): safe to write into again."""
+    return all(child.name in ("generated", "grids") for child in path.iterdir())
+
+
 def _run_single(args: argparse.Namespace) -> int:
     import time
 
@@ -106,6 +122,10 @@ def _run_single(args: argparse.Namespace) -> int:
         raise ConfigError("generate needs --source IMG and --target POSE (a keypoint file, a photo or a library "
                           "pose name; `posestylizer pose list`)")
     out = check_image_path(args.out)
+    check_not_an_input(out, [args.source, args.target], "--out")
+    check_output_file(out, force=args.force, option="--out")
+    if args.panel:
+        check_output_file(out.with_name(f"{out.stem}_panel.png"), force=args.force, option="--panel")
     person = parse_person(args.person, "--person")
     target = resolve_target(args.target)  # the one string rule, here at the edge; a typo fails before loading
     pipe = PoseStylizerPipeline.from_pretrained(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posestylizer.commands.common import save_image
+from posestylizer.commands.argtypes import PROBABILITY, SIDE, device
+from posestylizer.commands.common import add_force_option, save_image
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
+from posestylizer.runtime.outputs import check_not_an_input, check_output_dir, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,13 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument("images", nargs="+", help="image files or folders")
     e.add_argument("--out", required=True, help="annotation CSV to write")
+    add_force_option(e)
     e.add_argument("--backend", choices=BACKENDS, default="mediapipe",
                    help="mediapipe (BlazePose, offline; pip install 'posestylizer[pose]') or openpose (needs "
                    "--weights)")
     e.add_argument("--weights", help="OpenPose COCO body weights file (body_pose_model.pth or pose_estimator.h5)")
     e.add_argument("--scales", choices=("paper", "true"), default="paper",
                    help="openpose scale list: the authors' Python-2 values (paper) or true division")
-    e.add_argument("--device", default="cpu")
+    e.add_argument("--device", type=device, default="cpu")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=run_estimate)
     _register_import(pose_sub)
@@ -55,6 +58,9 @@ def run_estimate(args: argparse.Namespace) -> int:
     from posestylizer.estimators import estimate_files, get_estimator
     from posestylizer.keypoints.vocab import present
     from posestylizer.runtime.progress import Progress
+
+    check_not_an_input(args.out, args.images, "--out")
+    check_output_file(args.out, force=args.force, option="--out")
 
     paths = _expand(args.images)
     options = {"weights": args.weights, "device": args.device, "scales": args.scales} \
@@ -84,14 +90,15 @@ def _register_import(pose_sub) -> None:
     i.add_argument("files", nargs="+", help="keypoint files or folders")
     i.add_argument("--from", dest="fmt", choices=FORMATS, help="the files' format (default: detected per file)")
     i.add_argument("--out", required=True, help="annotation CSV to write")
-    i.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+    add_force_option(i)
+    i.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="the dataset's image size: scale poses from their source image size to it (points outside "
                    "become -1)")
-    i.add_argument("--source-size", type=int, nargs=2, metavar=("H", "W"),
+    i.add_argument("--source-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="source image size for files that do not state it (OpenPose, BlazePose)")
     i.add_argument("--image-ext", default=".jpg", help="extension of the image names of per-image files")
-    i.add_argument("--threshold", type=float, default=0.1, help="OpenPose confidence below which a point is missing")
-    i.add_argument("--min-visibility", type=float, default=0.5,
+    i.add_argument("--threshold", type=PROBABILITY, default=0.1, help="OpenPose confidence below which a point is missing")
+    i.add_argument("--min-visibility", type=PROBABILITY, default=0.5,
                    help="BlazePose visibility below which a landmark is missing")
     i.set_defaults(func=run_import)
 
@@ -109,7 +116,8 @@ def _register_export(pose_sub) -> None:
     x.add_argument("annotation", help="annotation CSV (name:keypoints_y:keypoints_x)")
     x.add_argument("--to", required=True, choices=EXPORT_FORMATS)
     x.add_argument("--out", required=True, help="output folder (openpose, blazepose) or file (coco)")
-    x.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+    add_force_option(x)
+    x.add_argument("--image-size", type=SIDE, nargs=2, metavar=("H", "W"),
                    help="the images' size, recorded in the files (required for blazepose)")
     x.set_defaults(func=run_export)
 
@@ -118,6 +126,9 @@ def run_import(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import write_annotations
     from posestylizer.keypoints.io import import_keypoints
     from posestylizer.keypoints.vocab import present
+
+    check_not_an_input(args.out, args.files, "--out")
+    check_output_file(args.out, force=args.force, option="--out")
 
     result = import_keypoints(
         args.files, fmt=args.fmt, image_size=_size(args.image_size), source_size=_size(args.source_size),
@@ -132,9 +143,20 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_folder(path) -> bool:
+    """Whether a folder holds only keypoint JSON files (an earlier export): replaceable with --force."""
+    return all(child.is_file() and child.suffix == ".json" for child in path.iterdir())
+
+
 def run_export(args: argparse.Namespace) -> int:
     from posestylizer.data.formats import read_annotations
     from posestylizer.keypoints.io import export_keypoints
+
+    check_not_an_input(args.out, [args.annotation], "--out")
+    if args.to == "coco":
+        check_output_file(args.out, force=args.force, option="--out")
+    else:  # one file per image: a folder of its own or an empty one
+        check_output_dir(args.out, force=args.force, option="--out", ours=_export_folder)
 
     annotations = read_annotations(args.annotation)
     written = export_keypoints(annotations, args.to, args.out, _size(args.image_size))
@@ -159,6 +181,7 @@ def _register_list(pose_sub) -> None:
         "one picture (skeletons framed as in the training images of --layout).",
     )
     ls.add_argument("--out", help="picture to write (.png or .jpg)")
+    add_force_option(ls)
     ls.add_argument("--layout", choices=("market", "fashion"), default="market",
                     help="framing of the drawn poses (market: 256x128 cells, fashion: 256x176)")
     ls.set_defaults(func=run_list)
@@ -167,6 +190,8 @@ def _register_list(pose_sub) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from posestylizer.keypoints.library import describe, pose_names
 
+    if args.out:
+        check_output_file(args.out, force=args.force, option="--out")
     names = pose_names()
     for name in names:
         print(f"{name:15s} {describe(name)}")

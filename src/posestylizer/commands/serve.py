@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from posestylizer.commands.argtypes import NON_NEGATIVE, POSITIVE
 from posestylizer.commands.common import add_model_options
 from posestylizer.errors import ConfigError
 
@@ -23,11 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
     p.add_argument("--port", type=int, default=8000, help="TCP port, 1-65535 (default 8000)")
-    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest accepted file (default 20 MB)")
-    p.add_argument("--max-megapixels", type=float, default=40.0, help="largest accepted image (default 40)")
-    p.add_argument("--queue", type=int, default=4,
+    p.add_argument("--max-upload-mb", type=POSITIVE, default=20.0, help="largest accepted file (default 20 MB)")
+    p.add_argument("--max-megapixels", type=POSITIVE, default=40.0, help="largest accepted image (default 40)")
+    p.add_argument("--queue", type=NON_NEGATIVE, default=4,
                    help="requests that may wait for the model while one runs; more are answered 503 (default 4)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds before a request is answered 503")
+    p.add_argument("--timeout", type=POSITIVE, default=120.0, help="seconds before a request is answered 503")
     p.set_defaults(func=run_serve)
 
 

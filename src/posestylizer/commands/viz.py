@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posestylizer.commands.argtypes import device
 from posestylizer.errors import ConfigError
 
 
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="deviation: each map minus its mean on one scale for all maps (shows which term varies "
                    "over positions); absolute: the values, one scale per row")
     a.add_argument("--title", help="figure title (default: the norm, the checkpoint and the source file)")
-    a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    a.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1, ...")
     a.set_defaults(func=run_adapn)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 

@@ -78,6 +78,8 @@ class Journal:
 
 
 def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: is a file; the prepared dataset goes in a folder (choose a new folder name)")
     if out.exists() and any(out.iterdir()) and not (out / JOURNAL).exists():
         raise DataError(f"{out}: folder exists and was not made by data prepare; choose a new or empty folder")
 
@@ -221,6 +223,8 @@ def prepare_dataset(
     start = time.perf_counter()
     out, layout = Path(out), get_layout(KINDS[kind])
     _check_out(out)
+    if not Path(raw).is_dir():
+        raise DataError(f"{raw}: not a folder; give the unpacked {kind} download")
     if kind == "market1501":
         root, items, junk = market_images(raw)
     else:

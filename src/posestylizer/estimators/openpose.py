@@ -337,8 +337,8 @@ class OpenPoseEstimator:
         if network is None:
             if weights is None:
                 raise WeightsError(
-                    "the openpose estimator needs its weights file: pass --openpose-weights FILE "
-                    "(body_pose_model.pth or pose_estimator.h5)"
+                    "the openpose estimator needs its weights file (body_pose_model.pth or pose_estimator.h5): "
+                    "--weights FILE with `pose estimate` and `data prepare`, --openpose-weights FILE with `evaluate`"
                 )
             network = load_openpose_body(weights)
         self.device = torch.device(device)

@@ -67,12 +67,36 @@ def _images(obj, where: str) -> dict:
     return images
 
 
+def is_results_list(obj) -> bool:
+    """Whether ``obj`` is a COCO results list (what detectors write for COCO's evaluation): a list of objects with
+    ``image_id`` and ``keypoints`` (and a ``score``), and no ``images[]`` to name or size the images."""
+    return isinstance(obj, list) and bool(obj) and all(
+        isinstance(item, dict) and "image_id" in item and "keypoints" in item for item in obj)
+
+
+def _from_results(results: list, where: str) -> dict:
+    """A results list as a keypoint object: each ``image_id`` becomes an image named by the id (``pose import``
+    adds ``--image-ext``), without a size (``--source-size`` gives it)."""
+    ids = []
+    for k, item in enumerate(results):
+        image_id = item["image_id"]
+        if isinstance(image_id, bool) or not isinstance(image_id, (int, str)) or not str(image_id).strip():
+            raise DataError(f"{where}: [{k}].image_id is {image_id!r}, expected a number or a name")
+        if image_id not in ids:
+            ids.append(image_id)
+    images = [{"id": image_id, "file_name": str(image_id)} for image_id in ids]
+    return {"images": images, "annotations": results}
+
+
 def coco_people(obj, *, where: str = "COCO JSON") -> dict[str, list[PoseRecord]]:
     """{image file name: its people in annotation order} of a parsed COCO keypoint object.
 
     Each :class:`PoseRecord` carries the image's (H, W) when ``images[]`` gives ``height`` and ``width``.
-    Annotations without ``keypoints`` (e.g. crowd boxes) are skipped.
+    Annotations without ``keypoints`` (e.g. crowd boxes) are skipped. A results list (:func:`is_results_list`) is
+    read as images named by their ``image_id``.
     """
+    if is_results_list(obj):
+        obj = _from_results(obj, where)
     images = _images(obj, where)
     people: dict[str, list[PoseRecord]] = {img["file_name"]: [] for img in images.values()}
     for k, ann in enumerate(obj["annotations"]):

@@ -47,13 +47,13 @@ def detect_format(path: Path, obj=None) -> str:
     obj = load_json(path) if obj is None else obj
     if isinstance(obj, dict) and "people" in obj:
         return "openpose"
-    if isinstance(obj, dict) and "annotations" in obj and "images" in obj:
+    if (isinstance(obj, dict) and "annotations" in obj and "images" in obj) or coco.is_results_list(obj):
         return "coco"
     if isinstance(obj, list) or (isinstance(obj, dict) and ("landmarks" in obj or "pose_landmarks" in obj)):
         return "blazepose"
     raise DataError(
         f"{path}: cannot tell the keypoint format (no 'people', 'images'/'annotations' or 'landmarks'); "
-        f"name it with --from ({', '.join(FORMATS)})"
+        f"name it with `posestylizer pose import --from {{{','.join(FORMATS)}}}`"
     )
 
 
@@ -84,7 +84,8 @@ def read_pose_records(
     """One :class:`PoseRecord` per image of a keypoint file (the largest person of each).
 
     Per-image formats (OpenPose, BlazePose) give one record named by :func:`image_key` (no extension). ``image_size``
-    (H, W) is the source image size for BlazePose's normalised coordinates when the file does not state it.
+    (H, W) is the source image size for normalised coordinates (BlazePose; OpenPose's ``--keypoint_scale 3/4``)
+    when the file does not state it.
     """
     path = Path(path)
     _check_format(fmt)
@@ -96,7 +97,7 @@ def read_pose_records(
     if fmt == "coco":
         return coco.coco_records(obj, where=where)
     if fmt == "openpose":
-        kp = openpose.from_openpose(obj, threshold=threshold, where=where)
+        kp = openpose.from_openpose(obj, threshold=threshold, where=where, size=image_size)
         return [PoseRecord(image_key(path), kp, openpose.image_size_of(obj))]
     size = blazepose.image_size_of(obj) or image_size
     if size is None:
@@ -118,7 +119,8 @@ def read_pose_file(
         person: OpenPose/BlazePose: index into the people; COCO: an image ``file_name`` (its largest person), or an
             index into the people of a single-image file; PATN: the image name (row); None = the largest person
             (COCO, PATN: the file must hold one image).
-        image_size: (H, W) of the image BlazePose's normalised landmarks refer to, when the file does not say it.
+        image_size: (H, W) of the image normalised coordinates refer to (BlazePose landmarks, OpenPose
+            ``--keypoint_scale 3/4``), when the file does not say it.
         threshold: OpenPose confidence below which a keypoint is missing.
         min_visibility: BlazePose visibility below which a landmark is missing.
     """
@@ -136,7 +138,7 @@ def read_pose_file(
     if isinstance(person, str):
         raise DataError(f"{path}: person must be an index for {fmt} files, got {person!r}")
     if fmt == "openpose":
-        return openpose.from_openpose(obj, person=person, threshold=threshold, where=where)
+        return openpose.from_openpose(obj, person=person, threshold=threshold, where=where, size=image_size)
     size = blazepose.image_size_of(obj) or image_size
     if size is None:
         raise DataError(f"{path}: BlazePose coordinates are normalised; pass image_size=(H, W)")

@@ -25,7 +25,7 @@ LAYOUTS = {NUM_KEYPOINTS * 3: "COCO-18", 25 * 3: "BODY_25"}
 DEFAULT_THRESHOLD = 0.1
 
 
-def _person(values, where: str, entry: str, threshold: float) -> np.ndarray:
+def _person(values, where: str, entry: str, threshold: float, size: tuple[int, int] | None = None) -> np.ndarray:
     if not isinstance(values, list):
         raise DataError(f"{where}: {entry} must be a list of numbers, got {type(values).__name__}")
     if len(values) not in LAYOUTS:
@@ -39,17 +39,43 @@ def _person(values, where: str, entry: str, threshold: float) -> np.ndarray:
     if len(triples) == 25:
         triples = triples[list(BODY25_TO_COCO18)]
     x, y, conf = triples.T
-    return pose_from_points(y, x, conf >= threshold)
+    ok = conf >= threshold
+    if _normalised(x[ok], y[ok]):
+        x, y = _to_pixels(x, y, size, where, entry)
+    return pose_from_points(y, x, ok)
 
 
-def openpose_people(obj, *, threshold: float = DEFAULT_THRESHOLD, where: str = "OpenPose JSON") -> list[np.ndarray]:
+def _normalised(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the found points are OpenPose's ``--keypoint_scale 3`` ([0, 1]) or ``4`` ([-1, 1]) output: no body
+    of two or more found points fits in a 2x2-pixel box, so fractional coordinates that all lie within [-1, 1] are
+    not pixels (whole ones are: a degenerate pose at pixel (1, 1))."""
+    both = np.concatenate([x, y])
+    return len(x) >= 2 and np.abs(both).max() <= 1.0 and bool((both != np.round(both)).any())
+
+
+def _to_pixels(x, y, size: tuple[int, int] | None, where: str, entry: str):
+    """Normalised coordinates to pixels of an (H, W) image, as OpenPose scales them (by the last pixel's index)."""
+    if size is None:
+        raise DataError(f"{where}: {entry} holds coordinates in [0, 1] or [-1, 1] (OpenPose --keypoint_scale 3 or "
+                        "4), not pixels; give the image size (pose import --source-size H W)")
+    h, w = size
+    if min(x.min(), y.min()) < 0:  # keypoint_scale 4: [-1, 1]
+        x, y = (x + 1) / 2, (y + 1) / 2
+    return x * (w - 1), y * (h - 1)
+
+
+def openpose_people(obj, *, threshold: float = DEFAULT_THRESHOLD, where: str = "OpenPose JSON",
+                    size: tuple[int, int] | None = None) -> list[np.ndarray]:
     """Every person of a parsed OpenPose JSON object as float32 (18, 2) (y, x) poses, -1 = missing.
 
     Args:
         obj: the parsed JSON (a dict with ``people``).
         threshold: confidence below which a keypoint is missing.
         where: the file name, for error messages.
+        size: (H, W) of the image, for files written with ``--keypoint_scale 3`` or ``4`` (normalised
+            coordinates); the file's own ``image_size`` wins. Without either, such a file is refused.
     """
+    size = image_size_of(obj) or size
     if not isinstance(obj, dict) or not isinstance(obj.get("people"), list):
         raise DataError(f"{where}: not an OpenPose JSON file (no 'people' list)")
     poses = []
@@ -57,18 +83,19 @@ def openpose_people(obj, *, threshold: float = DEFAULT_THRESHOLD, where: str = "
         entry = f"people[{i}].pose_keypoints_2d"
         if not isinstance(person, dict) or "pose_keypoints_2d" not in person:
             raise DataError(f"{where}: {entry} is missing")
-        poses.append(_person(person["pose_keypoints_2d"], where, entry, threshold))
+        poses.append(_person(person["pose_keypoints_2d"], where, entry, threshold, size))
     return poses
 
 
 def from_openpose(
-    obj, *, person: int | None = None, threshold: float = DEFAULT_THRESHOLD, where: str = "OpenPose JSON"
+    obj, *, person: int | None = None, threshold: float = DEFAULT_THRESHOLD, where: str = "OpenPose JSON",
+    size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """One person of a parsed OpenPose JSON object: float32 (18, 2) (y, x) pixels, -1 = missing.
 
     ``person`` is an index into ``people``; None picks the largest person (box around its keypoints).
     """
-    return choose_person(openpose_people(obj, threshold=threshold, where=where), person, where)
+    return choose_person(openpose_people(obj, threshold=threshold, where=where, size=size), person, where)
 
 
 def image_size_of(obj) -> tuple[int, int] | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from posestylizer.errors import DataError
+
 # Gaussian truncation (in sigmas) of the two scikit-image generations.
 TRUNCATE_11TAP = 3.5  # scikit-image >= 0.15 (and today's structural_similarity)
 TRUNCATE_13TAP = 4.0  # scikit-image <= 0.14: scipy's default
@@ -49,6 +51,9 @@ def ssim(
         data_range = float(y.max() - y.min())
     # The crop follows the 11-tap window in both generations (scikit-image's win_size for sigma 1.5).
     pad = int(TRUNCATE_11TAP * sigma + 0.5)
+    if min(x.shape[:2]) <= 2 * pad:  # nothing would be left after the crop: the mean of nothing is NaN
+        raise DataError(f"SSIM needs images larger than its {2 * pad + 1}x{2 * pad + 1} window, got "
+                        f"{x.shape[0]}x{x.shape[1]} (score images of the model's size)")
     c1 = (k1 * data_range) ** 2
     c2 = (k2 * data_range) ** 2
     per_channel = []
