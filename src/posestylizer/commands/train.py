@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posestylizer.config import PRESETS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "posestylizer train --resume runs/market | "
         "posestylizer train --preset market --data data/market --init-from checkpoints/market_APS",
     )
-    p.add_argument("--preset", choices=("market", "fashion", "synthetic"), help="config preset")
+    p.add_argument("--preset", choices=PRESETS, help="config preset")
     p.add_argument("--data", metavar="ROOT", help="dataset root (PATN layout; `posestylizer data synth` makes one)")
     p.add_argument("--config", metavar="FILE", help="YAML file with config differences (applied after the preset)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
