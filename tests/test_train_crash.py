@@ -34,10 +34,8 @@ WAIT = 300.0  # seconds an attempt may take before the test gives up (a stuck pr
 def _start(run: Path, pause: float | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
                                                          os.environ.get("PYTHONPATH", "")])}
-    env.pop("POSESTYLIZER_TEST_WRITE_PAUSE", None)
-    if pause:
-        env["POSESTYLIZER_TEST_WRITE_PAUSE"] = str(pause)
-    return subprocess.Popen([sys.executable, str(WORKER), str(run)], env=env, stdout=subprocess.DEVNULL,
+    args = [str(run)] + ([str(pause)] if pause else [])  # the worker holds each file write open that long
+    return subprocess.Popen([sys.executable, str(WORKER), *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
 
