@@ -43,7 +43,7 @@ def main(run_dir: str, pause: str | None = None) -> None:
         _pause_before_publishing(float(pause))
     run = Path(run_dir)
     resume = CheckpointDir(run / "checkpoints").latest()  # None: a new run
-    train(tiny_config(extra=CRASH_CONFIG), ToyPairs(), run, resume_from=resume, progress=False)
+    train(tiny_config(extra=CRASH_CONFIG), ToyPairs(), run, resume_from=resume)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from posestylizer.runtime.progress import Progress
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         minutes=args.minutes, out=args.out, identities=args.identities, poses=args.poses,
         eval_pairs=args.eval_pairs, seed=args.seed, threads=args.threads, overrides=args.overrides,
-        progress=not args.quiet,
+        progress=Progress(not args.quiet),
     )  # fmt: skip
     report = run_demo(options)
     print(report.resolve())

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from posestylizer.config import PRESETS
+from posestylizer.runtime.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_training(
         preset=args.preset, data=args.data, overrides=args.overrides, config_file=args.config, out=args.out,
         resume=args.resume, init_from=args.init_from, vgg_weights=args.vgg_weights, max_steps=args.max_steps,
-        progress=not args.quiet,
+        progress=Progress(not args.quiet),
     )  # fmt: skip
     if result.run_dir is not None:
         print(f"{result.steps} iterations, {result.images_per_second:.1f} images/s; run folder: {result.run_dir}")

@@ -30,7 +30,7 @@ from posestylizer.experiments.params import count_parameters, parameter_table
 from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
 from posestylizer.runtime.files import write_text_atomic
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
 RESULT_FILE = "result.json"
@@ -53,7 +53,7 @@ class AblateOptions:
     eval_pairs: int = 120  # held-out pairs of the final evaluation
     curve_pairs: int = 48  # held-out pairs of every curve point
     weights_dir: str | None = None  # Inception weights for IS / mask-IS (never downloaded)
-    progress: bool = True
+    progress: Progress = QUIET
 
     def check(self) -> None:
         """One-line ConfigErrors for contradictory or missing settings."""
@@ -180,7 +180,7 @@ def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: Ablat
     from posestylizer.metrics.inputs import EvalOptions
     from posestylizer.metrics.write import write_reports
 
-    progress = Progress(opts.progress)
+    progress = opts.progress
     generator = load_generator(run_dir / "generator")
     collection = generate_pairs(data.test, data.eval_indices, {"trained": generator}, progress)["trained"]
     collection.source = f"posestylizer ablate: {run_dir} on {len(data.eval_indices)} held-out pairs"

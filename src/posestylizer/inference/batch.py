@@ -12,7 +12,6 @@ For every pair, in pair-list order, batch by batch in eval mode:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from posestylizer.results.panels import batch_rows
 from posestylizer.results.protocol import pair_filename, save_paper_grid, to_uint8
 from posestylizer.runtime.imagefiles import save_image
 from posestylizer.runtime.precision import autocast, inference_precision
+from posestylizer.runtime.progress import QUIET, Progress
 
 
 @dataclass
@@ -39,7 +39,7 @@ class GeneratedResults:
 def generate_results(
     checkpoint: str | Path, data_root: str | Path, out_dir: str | Path, *, layout: str | None = None,
     pairs_file: str | Path | None = None, preset: str | None = None, device: str = "cpu", precision: str = "fp32",
-    batch_size: int = 16, write_grids: bool = True, progress: Callable[[Iterable, str], Iterable] | None = None,
+    batch_size: int = 16, write_grids: bool = True, progress: Progress = QUIET,
 ) -> GeneratedResults:
     """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files.
 
@@ -55,7 +55,7 @@ def generate_results(
         preset: for an authors' ``.pth``, which paper model it is (``market``, ``fashion``).
         precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto`` (:func:`~posestylizer.runtime.precision.inference_precision`;
             autocast on the model's device).
-        progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
+        progress: the progress bars of the command.
     """
     from posestylizer.checkpoints.native import load_generator, require_contract
     from posestylizer.data.dataset import PairDataset
@@ -75,7 +75,7 @@ def generate_results(
         grids.mkdir(parents=True, exist_ok=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     with torch.no_grad():
-        for batch in progress(loader, "generating") if progress else loader:
+        for batch in progress(loader, "generating", unit="batch"):
             with autocast(choice, torch.device(device)):
                 fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
             fake = fake.float()  # bf16/fp16 autocast output: to float32 before uint8
