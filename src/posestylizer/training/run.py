@@ -268,7 +268,7 @@ def resolve_run(
     ``data`` and ``vgg_weights`` are paths and are set as such (never parsed as override text); they win over the
     same keys in ``overrides``. A resumed run reads its saved ``config.yaml``; overrides apply on top.
     """
-    from posestylizer.config import load_config, set_value
+    from posestylizer.config import PRESETS, load_config, set_value
 
     checkpoint = None
     if resume:
@@ -277,7 +277,7 @@ def resolve_run(
         cfg = load_config(path=run_dir_of(checkpoint) / "config.yaml", overrides=overrides)
     else:
         if not preset and not config_file:
-            raise ConfigError("choose a preset (--preset market|fashion|synthetic) or a --config FILE")
+            raise ConfigError(f"choose a preset (--preset {'|'.join(PRESETS)}) or a --config FILE")
         cfg = load_config(preset, path=config_file, overrides=overrides)
         run_dir = Path(out) if out else Path("runs") / cfg.name
     if data:
