@@ -82,6 +82,18 @@ def test_cli_bad_value_in_a_real_process_prints_one_line(tmp_path):
     assert "train.batch_size: 0 is out of range (must be >= 1)" in proc.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["-o", "train.lr=nan"], "train.lr: expected a finite number, got nan"),
+    (["-o", "model.norm=group"], "model.norm: 'group' is not one of batch, instance"),
+])  # fmt: skip
+def test_ablate_bad_value_exits_2_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "study"
+    assert main(["ablate", "--data", str(tmp_path / "nowhere"), "--out", str(out), "--quiet", "--steps", "2", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -171,7 +183,7 @@ def test_choice_fields_are_literals():
 def test_every_literal_field_refuses_a_bogus_value_listing_the_choices(key):
     with pytest.raises(ConfigError) as err:
         load_config("market", overrides=[f"{key}=bogus"])
-    shown = ", ".join(c if c else "'' (empty)" for c in LITERALS[key])
+    shown = ", ".join(c or "''" for c in LITERALS[key])
     assert f"{key}: 'bogus' is not one of {shown}" in str(err.value)
 
 

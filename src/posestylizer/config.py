@@ -72,7 +72,7 @@ Count = Annotated[int, Range(ge=0)]  # 0 = none / off
 Positive = Annotated[int, Range(ge=1)]
 Width = Annotated[int, Range(ge=1, le=4096)]
 Side = Annotated[int, Range(ge=4, le=8192)]  # image height or width in pixels (>= 2**n_blocks, checked across fields)
-Weight = Annotated[float, Range(ge=0)]  # loss weights, seconds
+NonNegative = Annotated[float, Range(ge=0)]  # loss weights, seconds
 Beta = Annotated[float, Range(ge=0, lt=1)]  # Adam betas, dropout probability
 Device = Annotated[str, Pattern(r"auto|cpu|mps|(cuda|xpu)(:\d+)?", "auto, cpu, cuda, cuda:N, mps, xpu, xpu:N")]
 
@@ -87,14 +87,16 @@ class ModelConfig:
     ndf: Width = 64  # discriminator base width
     max_channels: Width = 512
     pose_channels: Positive = 18
-    norm: Literal["batch", "instance"] = "batch"  # "batch" or "instance" (generator and both discriminators)
+    norm: Literal["batch", "instance"] = "batch"  # generator and both discriminators
     dropout: Beta = 0.5  # generator dropout after every APS block in training (reference: market only); 0 = off
     # "adapn" (per-cell style, whole-map statistics: paper Eq. 8 as the reference runs it), "adain" (one style per
     # map, Eq. 7 ablation) or "adapn_patch" (per-cell style and per-patch statistics, the unused option of §3.6)
     adanorm: Literal["adapn", "adain", "adapn_patch"] = "adapn"
     # Ablation switches (configs/ablations/, paper Table 2); the defaults are the paper's APS model.
-    encoder: Literal["aps", "conv", "patn"] = "aps"  # "aps" (pose-attention two streams), "conv" (plain strided convs), "patn" (PATN blocks)
-    decoder: Literal["aps", "deconv", "stylegan"] = "aps"  # "aps" (pose stylizer), "deconv" (plain transposed convs), "stylegan" (constant content)
+    # encoder: "aps" (pose-attention two streams), "conv" (plain strided convs), "patn" (PATN blocks);
+    # decoder: "aps" (pose stylizer), "deconv" (plain transposed convs), "stylegan" (constant content)
+    encoder: Literal["aps", "conv", "patn"] = "aps"
+    decoder: Literal["aps", "deconv", "stylegan"] = "aps"
     attention: bool = True  # False: no pose-attention gates in the encoder or the APS blocks
     decode_foreground: bool = True  # False: the output layer sees only the synthesized stream I_g (not I_f^L)
     d_dropout: bool = True  # dropout(0.5) inside the discriminators' residual blocks (reference)
@@ -105,10 +107,11 @@ class DataConfig:
     """Where the PATN-layout dataset lives and how samples are made (reference §1)."""
 
     root: str = ""
-    layout: Literal["market", "fashion"] = "market"  # file-name preset of the annotation/pair CSVs: "market" or "fashion"
+    layout: Literal["market", "fashion"] = "market"  # file-name preset of the annotation/pair CSVs
     annotation_file: str = ""  # annotation CSV name, "{phase}" = train/test; empty = the layout's
     pairs_file: str = ""  # pair CSV name, "{phase}" = train/test; empty = the layout's
-    heatmap_sigma: Annotated[float, Range(gt=0, le=1000)] = 6.0  # Gaussian sigma of the pose maps in pixels (market 6, fashion 12)
+    # Gaussian sigma of the pose maps in pixels (market 6, fashion 12)
+    heatmap_sigma: Annotated[float, Range(gt=0, le=1000)] = 6.0
     use_precomputed_heatmaps: bool = False  # read <phase>K/<name>.npy instead of rendering
     flip: bool = False  # horizontal flip augmentation (off in both paper presets)
     num_workers: Annotated[int, Range(ge=0, le=256)] = 2
@@ -118,10 +121,10 @@ class DataConfig:
 class LossConfig:
     """Objective of reference §5: GAN + L1 + perceptual L1 on VGG19 relu1_2."""
 
-    gan_mode: Literal["bce", "lsgan"] = "bce"  # "bce" (sigmoid D output, market) or "lsgan" (fashion)
-    lambda_gan: Weight = 5.0
-    lambda_l1: Weight = 10.0
-    lambda_perceptual: Weight = 10.0
+    gan_mode: Literal["bce", "lsgan"] = "bce"  # bce: sigmoid D output (market); lsgan: least squares (fashion)
+    lambda_gan: NonNegative = 5.0
+    lambda_l1: NonNegative = 10.0
+    lambda_perceptual: NonNegative = 10.0
     perceptual: bool = True  # False drops the VGG term (the offline demo does, and says so)
     vgg_weights: str = ""  # local VGG19 state-dict file; empty = torchvision's ImageNet weights
     pool_size: Count = 50  # fake-pair image pool per discriminator (0 = off)
@@ -138,11 +141,12 @@ class TrainConfig:
     epochs: Count = 400  # epochs at constant lr (reference niter)
     epochs_decay: Count = 400  # epochs of linear decay to 0 (reference niter_decay)
     epoch_length: Count = 4000  # random pairs per epoch (reference: hard-coded 4000); 0 = the dataset size
-    time_budget: Weight = 0.0  # > 0: seconds of training instead of an epoch count; the LR shape is stretched over it
+    time_budget: NonNegative = 0.0  # > 0: seconds of training instead of epochs; the LR shape is stretched over it
     steps: Count = 0  # > 0: exactly this many iterations instead of an epoch count; the LR shape is stretched over them
     seed: Annotated[int, Range(ge=0, le=2**31 - 1)] = 0
     device: Device = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
-    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"  # "fp32", "bf16" (autocast), "fp16" (autocast + GradScaler, CUDA), "auto" (bf16 if native)
+    # bf16: autocast; fp16: autocast + GradScaler (CUDA); auto: bf16 where the device computes it natively
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
     channels_last: bool = True  # NHWC memory: oneDNN's native CPU layout (CPU iteration 1.07x market, 1.27x demo)
     compile: bool = False
     sync_batchnorm: bool = False
@@ -185,8 +189,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is Literal:
         choices = typing.get_args(tp)
         if not isinstance(value, str) or value not in choices:
-            shown = ", ".join(c if c else "'' (empty)" for c in choices)
-            raise ConfigError(f"{where}: {value!r} is not one of {shown}")
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(c or repr(c) for c in choices)}")
         return value
     if origin is tuple:
         args = typing.get_args(tp)
@@ -238,13 +241,11 @@ def _coerce_float(value: Any, where: str) -> float:
     return value
 
 
-def _hints(obj: Any) -> dict[str, Any]:
-    """Field types of a config dataclass with their ``Annotated`` checks kept."""
+def _hints(obj: Any) -> dict[str, Any]:  # field types with their Annotated checks kept
     return typing.get_type_hints(type(obj), include_extras=True)
 
 
-def _bare(tp: Any) -> Any:
-    """The type under ``Annotated`` checks."""
+def _bare(tp: Any) -> Any:  # the type under Annotated checks
     return typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
 
 
@@ -355,10 +356,8 @@ def _read_yaml(p: Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a folder; give a YAML file") from None
-    except PermissionError:
-        raise ConfigError(f"{p}: cannot read the config file (permission denied)") from None
+    except (IsADirectoryError, PermissionError) as err:  # a folder given, or mode 000
+        raise ConfigError(f"{p}: cannot read the config file ({err.strerror.lower()})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a text file (not UTF-8); give a YAML file") from None
     try:
