@@ -76,7 +76,7 @@ def test_cli_bad_value_exits_2_before_any_work(tmp_path, capsys, override, messa
 def test_cli_bad_value_in_a_real_process_prints_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "posestylizer", "train", "--preset", "market", "--data", str(tmp_path),
-         "train.batch_size=0"], capture_output=True, text=True, timeout=300,
+         "train.batch_size=0"], check=False, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "train.batch_size: 0 is out of range (must be >= 1)" in proc.stderr
@@ -88,7 +88,8 @@ def test_cli_bad_value_in_a_real_process_prints_one_line(tmp_path):
 ])  # fmt: skip
 def test_ablate_bad_value_exits_2_before_any_work(tmp_path, capsys, args, message):
     out = tmp_path / "study"
-    assert main(["ablate", "--data", str(tmp_path / "nowhere"), "--out", str(out), "--quiet", "--steps", "2", *args]) == 2
+    argv = ["ablate", "--data", str(tmp_path / "nowhere"), "--out", str(out), "--quiet", "--steps", "2", *args]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not out.exists()
