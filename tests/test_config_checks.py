@@ -263,3 +263,19 @@ def test_train_preset_demo_runs(tmp_path, capsys):
     g = load_generator(run / "generator")
     assert tuple(g.config.image_size) == (64, 32) and g.config.ngf == 16
     assert load_config(path=run / "config.yaml").preset == "demo"
+
+
+@pytest.mark.parametrize(("size", "message"), [
+    (["0", "0"], "--image-size: model.image_size: 0 is out of range (must be >= 4"),
+    (["8", "8"], "model.image_size [8, 8] is too small for model.n_blocks="),
+])  # fmt: skip
+def test_convert_refuses_an_image_size_it_could_not_load(reference_dir, tmp_path, capsys, size, message):
+    from reference_helpers import GENERATOR_FIXTURES
+
+    source = tmp_path / "g.pth"
+    source.write_bytes((reference_dir / GENERATOR_FIXTURES[0]).read_bytes())
+    out = tmp_path / "native"
+    assert main(["convert", str(source), str(out), "--image-size", *size]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
