@@ -27,7 +27,7 @@ BAD_VALUES = [
     ("loss.gan_mode=wgan", "loss.gan_mode: 'wgan' is not one of bce, lsgan"),
     ("model.norm=group", "model.norm: 'group' is not one of batch, instance"),
     ("train.batch_size=0", "train.batch_size: 0 is out of range (must be >= 1)"),
-    ("train.lr=-1", "train.lr: -1.0 is out of range (must be > 0"),
+    ("train.lr=-1", "train.lr: -1.0 is out of range (must be >= 0 and <= 10)"),
     ("train.lr=nan", "train.lr: expected a finite number, got nan"),
     ("train.lr=.inf", "train.lr: expected a finite number, got inf"),
     ("model.n_blocks=100", "model.n_blocks: 100 is out of range (must be >= 2 and <= 8)"),

@@ -135,7 +135,7 @@ class TrainConfig:
     """Optimisation and run bookkeeping."""
 
     batch_size: Positive = 192
-    lr: Annotated[float, Range(gt=0, le=10)] = 2e-4
+    lr: Annotated[float, Range(ge=0, le=10)] = 2e-4  # 0 keeps the weights (a check of --init-from)
     beta1: Beta = 0.5
     beta2: Beta = 0.999
     epochs: Count = 400  # epochs at constant lr (reference niter)
