@@ -20,7 +20,7 @@ from posestylizer.errors import DataError
 
 
 def quiet(**kw):
-    return {"progress": False, "log": lambda s: None, **kw}
+    return {"log": lambda s: None, **kw}
 
 
 def test_flattened_deepfashion_names_follow_the_reference():
