@@ -32,7 +32,7 @@ from posestylizer.experiments.table import TABLE_METRICS
 from posestylizer.experiments.variants import Variant, load_variants
 from posestylizer.metrics.collect import LOSSLESS
 from posestylizer.runtime.files import write_text_atomic
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
 EVAL_BATCH = 16  # pairs per generator call of the final evaluation (fixed: it can change an output's last bit)
@@ -57,7 +57,7 @@ class AblateOptions:
     eval_pairs: int = 120  # held-out pairs of the final evaluation
     curve_pairs: int = 48  # held-out pairs of every curve point
     weights_dir: str | None = None  # Inception weights for IS / mask-IS (never downloaded)
-    progress: bool = True
+    progress: Progress = QUIET
 
     def check(self) -> None:
         """One-line ConfigErrors for contradictory or missing settings."""
@@ -186,7 +186,7 @@ def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: Ablat
     from posestylizer.metrics.inputs import EvalOptions
     from posestylizer.metrics.write import write_reports
 
-    progress = Progress(opts.progress)
+    progress = opts.progress
     generator = load_generator(run_dir / "generator")
     collected = collect(generator, data.test, data.eval_indices, batch_size=EVAL_BATCH, progress=progress)
     # Lossless in-memory images (EVAL_IMAGES), not the paper's JPEG grids: the report and result.json say so.
