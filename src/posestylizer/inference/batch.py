@@ -20,6 +20,7 @@ import torch
 
 from posestylizer.results.panels import batch_rows
 from posestylizer.results.protocol import pair_filename, save_paper_grid, to_uint8
+from posestylizer.runtime.denormals import flush_denormals
 from posestylizer.runtime.imagefiles import save_image
 from posestylizer.runtime.precision import autocast, inference_precision
 
@@ -74,7 +75,7 @@ def generate_results(
     if write_grids:
         grids.mkdir(parents=True, exist_ok=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    with torch.no_grad():
+    with torch.no_grad(), flush_denormals():  # runtime.denormals: faster on Intel CPUs, outputs identical
         for batch in progress(loader, "generating") if progress else loader:
             with autocast(choice, torch.device(device)):
                 fake = model(batch["src_img"].to(device), batch["src_pose"].to(device), batch["tgt_pose"].to(device))
