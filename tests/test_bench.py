@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from extras_helpers import need
 
 from posestylizer.bench.cases import CaseSpec
@@ -66,7 +67,8 @@ def test_compare_with_a_revision_pairs_the_repetitions(tmp_path):
     assert sides["HEAD"]["code"].startswith(data["code"]["HEAD"]["src"])
     this, head = (sides[k]["images_per_s"]["values"] for k in ("this", "HEAD"))
     assert record["speedup"]["values"] == pytest.approx([a / b for a, b in zip(this, head)])
-    assert all(0 < s for s in sides["this"]["share_of_matmul"]["values"])
+    assert all(0 < s <= 1 for s in sides["this"]["share_of_ceiling"]["values"])
+    assert sides["this"]["ceiling_probe"] in ("gemm", "conv3x3 fwd", "conv3x3 fwd nchw", "conv3x3 fwd+bwd", "the case")
     assert "speed-up this/HEAD" in result.table and data["machine"]["cores_usable"] >= 1
 
 
@@ -75,7 +77,7 @@ def test_baseline_settings_run_this_code_twice_with_different_settings():
     result = run(["infer:demo:2"], baseline_overrides=["bench.channels_last=false"], baseline_threads=1, reps=1,
                  min_time=0.01, matmul_size=64, overrides=[*TINY, "bench.channels_last=true"], log=lambda msg: None)  # fmt: skip
     sides = result.data["cases"][0]["sides"]
-    assert sides["this"]["setting"].endswith("channels_last") and "channels_last" not in sides["baseline"]["setting"]
+    assert "channels_last" in sides["this"]["setting"] and "channels_last" not in sides["baseline"]["setting"]
     assert sides["baseline"]["torch_threads"] == 1
     assert result.data["code"]["baseline"]["src"] == result.data["code"]["this"]["src"]
     assert "speed-up this/baseline" in result.table and "with bench.channels_last=false 1 threads" in result.table
@@ -85,7 +87,7 @@ def test_cli_errors_are_one_line(capsys, tmp_path):
     assert main(["bench", "--cases", "train:demo", "--json", str(tmp_path / "b.json")]) == 2
     assert "KIND:PRESET:BATCH" in capsys.readouterr().err
     assert main(["bench", "--cases", "infer:demo:2", "--baseline", "bench.layout=nhwc"]) == 2
-    assert "bench.channels_last=true|false and bench.checkpoint=PATH" in capsys.readouterr().err
+    assert "bench.channels_last=true|false, bench.checkpoint=PATH, bench.steps=N" in capsys.readouterr().err
     assert main(["bench", "--cases", "infer:demo:2", "--compare", "no-such-rev-123", "--json", str(tmp_path / "b.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "no such commit" in err[-1] and not (tmp_path / "b.json").exists()
@@ -126,7 +128,7 @@ def test_a_case_without_its_estimator_is_one_cell_not_a_crash(monkeypatch):
     (reply,) = ask_worker(setup_msg("generate:demo:1"), {"cmd": "finish"})[:1]
     assert "posestylizer[pose]" in reply["unavailable"] and "error" not in reply
     done = {"setting": "s", "gflop_per_image": 1.0, "memory": {}, **{k: {"n": 0} for k in
-            ("images_per_s", "share_of_matmul", "matmul_gflops")}}  # fmt: skip
+            ("images_per_s", "share_of_ceiling", "matmul_gflops")}}  # fmt: skip
     records = [{"case": "generate:demo:1", "sides": {"this": done, "old": {"unavailable": "no render_track"}}},
                {"case": "generate:demo:2", "sides": {"this": {"unavailable": reply["unavailable"]}, "old": done}}]
     table = markdown_table(records, ["this", "old"]).splitlines()
@@ -145,3 +147,57 @@ def test_bench_checkpoint_option(tmp_path, capsys):
     assert "checkpoint g" in setup["setting"] and "32x16" in setup["setting"]
     assert main(["bench", "--cases", "animate:demo:2", "--checkpoint", str(tmp_path / "none")]) == 2
     assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_train_and_infer_cases_run_on_rendered_pose_maps():
+    from posestylizer.bench.cases import bench_config, random_inputs, real_inputs
+
+    cfg = bench_config("demo", 2, TINY)
+    batches, cleanup = real_inputs(cfg, 2, torch.device("cpu"), channels_last=False, count=2)
+    cleanup()
+    for maps in (b[key] for b in batches for key in ("src_pose", "tgt_pose")):
+        assert maps.shape == (2, 18, 32, 16)
+        assert maps.amax().item() == 1.0  # a Gaussian peak at an integer keypoint
+        assert (maps < 1e-3).float().mean() > 0.5  # far from the joints: not uniform noise
+        assert not ((maps > 0) & (maps < torch.finfo(torch.float32).tiny)).any()  # no subnormal tails
+    noise = random_inputs(cfg, 2, torch.device("cpu"), channels_last=False)["src_pose"]
+    assert (noise < 1e-3).float().mean() < 0.01  # the random variant's maps, for contrast
+    for case in ("train:demo:2", "infer:demo:2", "train-random:demo:2"):
+        (setup,) = ask_worker(setup_msg(case), {"cmd": "finish"})[:1]
+        assert setup["setting"].endswith("random batch (pose maps uniform)" if "random" in case else
+                                         "synthetic people, pose maps rendered")  # fmt: skip
+
+
+def test_loop_case_runs_the_training_command():
+    setup, rep, _ = ask_worker(setup_msg("loop:demo:2", overrides=[*TINY, "bench.steps=2"]), {"cmd": "rep"},
+                               {"cmd": "finish"})  # fmt: skip
+    assert setup["items_per_call"] == 4 and "train() 2 steps" in setup["setting"]
+    train, _ = ask_worker(setup_msg("train:demo:2"), {"cmd": "finish"})
+    assert setup["flops_per_call"] >= 2 * train["flops_per_call"]  # two iterations (and the sample grid's batch)
+    assert rep["items_per_s"] > 0 and set(rep["probes"]) == {"gemm", "conv3x3 fwd", "conv3x3 fwd nchw", "conv3x3 fwd+bwd"}
+
+
+def test_no_share_above_100_percent_when_a_case_beats_the_probes():
+    from posestylizer.bench.ceiling import best_of
+    from posestylizer.bench.report import markdown_table
+    from posestylizer.bench.runner import SideResult
+
+    probes = [{"gemm": 10e9, "conv3x3 fwd": 30e9}, {"gemm": 12e9, "conv3x3 fwd": 25e9}]
+    assert best_of(probes).probe == "conv3x3 fwd" and best_of(probes).flops_per_s == 30e9
+    setup = {"setting": "fake", "items_per_call": 1, "flops_per_call": 1e9, "calls_per_rep": 1}
+    fast = SideResult(setup, reps=[{"items_per_s": 40.0, "cpu_seconds": 1.0, "flops_per_s": 40e9,
+                                    "matmul_flops_per_s": p["gemm"], "probes": p} for p in probes])  # fmt: skip
+    side = fast.to_dict()
+    assert side["share_of_ceiling"]["values"] == [1.0, 1.0] and side["ceiling_probe"] == "the case"
+    assert side["ceiling_gflops"] == 40.0 and side["probe_gflops"] == {"gemm": 12.0, "conv3x3 fwd": 30.0}
+    slow = SideResult(setup, reps=[{**r, "flops_per_s": 15e9} for r in fast.reps]).to_dict()
+    assert slow["share_of_ceiling"]["values"] == [0.5, 0.5] and slow["ceiling_probe"] == "conv3x3 fwd"
+    table = markdown_table([{"case": "train:demo:1", "sides": {"this": side}}], ["this"])
+    assert "40 (raised to the case: it beat every probe)" in table and "100%" in table
+
+
+def test_machine_ceiling_is_importable_and_measures_every_probe():
+    from posestylizer.bench.ceiling import machine_ceiling
+
+    best = machine_ceiling("cpu", torch.float32, n=64, runs=1)
+    assert best.flops_per_s == max(best.probes.values()) > 0 and best.probe in best.probes

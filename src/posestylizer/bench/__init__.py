@@ -1,8 +1,9 @@
 """``posestylizer bench``: throughput of inference, training iterations and the loader, as shares of the machine.
 
 Each case (:mod:`posestylizer.bench.cases`) runs in its own worker process (:mod:`posestylizer.bench.worker`);
-every repetition follows a dense matmul timed in the same process, dtype and threads, so each throughput is also a
-share of what this machine does at that minute. ``compare=REV`` runs an older commit's code in a second worker per
+every repetition follows the ceiling's probes (:mod:`posestylizer.bench.ceiling`: a matmul and 3x3 convolutions,
+forward and backward) timed in the same process, dtype and threads, so each throughput is also a share of the best
+this machine did in the run. ``compare=REV`` runs an older commit's code in a second worker per
 case, alternating repetitions, and reports the paired speed-ups. Results: a markdown table and a JSON file with
 the machine's facts, the settings, every repetition and the summaries.
 

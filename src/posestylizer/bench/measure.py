@@ -1,7 +1,6 @@
-"""Measuring primitives: the same-run dense matmul rate, FLOP counts, peak memory and robust summaries.
+"""Measuring primitives: FLOP counts, peak memory, timed calls and robust summaries.
 
-Every throughput is reported next to a dense matmul measured in the same process just before it, in the same dtype
-and with the same threads, so the share of that rate is comparable across machines and across noisy minutes.
+The shares of the table are of the best of several probes (:mod:`posestylizer.bench.ceiling`).
 """
 
 from __future__ import annotations
@@ -18,30 +17,6 @@ from torch.utils.flop_counter import FlopCounterMode
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-class MatmulProbe:
-    """A square ``n x n`` matmul in ``dtype`` on ``device``; calling it returns the FLOP/s of one product.
-
-    2048 x 2048 is large enough for every BLAS to reach its steady rate and small enough (0.1-1 s on a CPU core,
-    milliseconds on a GPU, where several products are timed) to run before every repetition.
-    """
-
-    def __init__(self, device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048) -> None:
-        gen = torch.Generator().manual_seed(0)
-        self.a = torch.randn(n, n, generator=gen).to(device=device, dtype=dtype)
-        self.b = torch.randn(n, n, generator=gen).to(device=device, dtype=dtype)
-        self.device, self.n = device, n
-        self.repeat = 20 if device.type == "cuda" else 1
-        self()  # warm-up (BLAS threads, kernel selection)
-
-    def __call__(self) -> float:
-        synchronize(self.device)
-        start = time.perf_counter()
-        for _ in range(self.repeat):
-            torch.mm(self.a, self.b)
-        synchronize(self.device)
-        return self.repeat * 2 * self.n**3 / (time.perf_counter() - start)
 
 
 def count_flops(fn: Callable[[], object]) -> int:

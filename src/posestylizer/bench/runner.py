@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posestylizer.bench.ceiling import Ceiling, best_of
 from posestylizer.bench.measure import summary
 from posestylizer.bench.revision import CodeSide
 from posestylizer.errors import UserError
@@ -77,19 +78,28 @@ class SideResult:
     def images_per_s(self) -> list[float]:
         return [r["items_per_s"] for r in self.reps]
 
-    def shares(self) -> list[float]:
-        """Achieved FLOP/s over the matmul FLOP/s measured just before, per repetition."""
-        return [r["flops_per_s"] / r["matmul_flops_per_s"] for r in self.reps if r["flops_per_s"] is not None]
+    def ceiling(self) -> Ceiling | None:
+        """The best probe rate over all repetitions, raised to the case's best rate where that is higher."""
+        runs = [r["probes"] for r in self.reps if r.get("probes")]
+        if not runs:
+            return None
+        rates = [r[k] for r in self.reps for k in ("flops_per_s", "generation_flops_per_s") if r.get(k)]
+        return best_of(runs, max(rates, default=None))
+
+    def shares(self, key: str = "flops_per_s") -> list[float]:
+        """Achieved FLOP/s (``key``) over the ceiling, per repetition: at most 1."""
+        ceiling = self.ceiling()
+        if ceiling is None:
+            return []
+        return [r[key] / ceiling.flops_per_s for r in self.reps if r.get(key) is not None]
 
     def stages(self) -> dict:
-        """Per-stage milliseconds per image and the generation stage's share of the matmul (pipeline cases)."""
+        """Per-stage milliseconds per image and the generation stage's share of the ceiling (pipeline cases)."""
         if not any("stage_ms" in r for r in self.reps):
             return {}
         names = dict.fromkeys(k for r in self.reps for k in r["stage_ms"])
-        gen = [r["generation_flops_per_s"] / r["matmul_flops_per_s"] for r in self.reps
-               if r.get("generation_flops_per_s") and r["matmul_flops_per_s"]]  # fmt: skip
         return {"stage_ms_per_image": {k: summary([r["stage_ms"].get(k, 0.0) for r in self.reps]) for k in names},
-                "generation_share_of_matmul": summary(gen)}  # fmt: skip
+                "generation_share_of_ceiling": summary(self.shares("generation_flops_per_s"))}  # fmt: skip
 
     def to_dict(self) -> dict:
         if not self.available:
@@ -97,12 +107,16 @@ class SideResult:
         flops, items = self.setup["flops_per_call"], self.setup["items_per_call"]
         per_rep = items * self.setup["calls_per_rep"]
         matmul = [r["matmul_flops_per_s"] / 1e9 for r in self.reps if r["matmul_flops_per_s"] is not None]
+        ceiling = self.ceiling()
         return {
             **self.setup,
             "gflop_per_image": None if flops is None else flops / items / 1e9,
             "images_per_s": summary(self.images_per_s()),
             "images_per_cpu_s": summary([per_rep / r["cpu_seconds"] for r in self.reps]),
-            "share_of_matmul": summary(self.shares()),
+            "share_of_ceiling": summary(self.shares()),
+            "ceiling_gflops": None if ceiling is None else ceiling.flops_per_s / 1e9,
+            "ceiling_probe": None if ceiling is None else ceiling.probe,
+            "probe_gflops": {} if ceiling is None else {k: v / 1e9 for k, v in ceiling.probes.items()},
             "matmul_gflops": summary(matmul),
             "memory": self.memory,
             "profile": self.profile,

@@ -6,7 +6,7 @@ stdout (anything the code under test prints goes to stderr):
 - ``{"cmd": "setup", "case": "train:demo:8", "overrides": [...], "device": "cpu", "min_time": 1.0,
   "matmul_size": 2048}`` builds the case, warms it up, counts its FLOPs and picks how many calls make one
   repetition;
-- ``{"cmd": "rep"}`` times one dense matmul, then one repetition;
+- ``{"cmd": "rep"}`` times the ceiling's probes (:mod:`posestylizer.bench.ceiling`), then one repetition;
 - ``{"cmd": "profile", "rows": 15}`` runs one repetition under ``torch.profiler`` and returns its operator table;
 - ``{"cmd": "finish"}`` reports peak memory and exits.
 
@@ -27,8 +27,8 @@ import torch
 
 from posestylizer.bench.case import Case
 from posestylizer.bench.cases import CaseSpec, build_case
+from posestylizer.bench.ceiling import CeilingProbes
 from posestylizer.bench.measure import (
-    MatmulProbe,
     count_flops,
     peak_memory_mib,
     reset_peak_memory,
@@ -41,7 +41,7 @@ from posestylizer.bench.pipeline_cases import CaseUnavailable
 class Session:
     def __init__(self) -> None:
         self.case: Case | None = None
-        self.probe: MatmulProbe | None = None
+        self.probe: CeilingProbes | None = None
         self.device = torch.device("cpu")
         self.calls = 1
         self.flops: int | None = None
@@ -60,7 +60,7 @@ class Session:
         except CaseUnavailable as err:
             return {"unavailable": str(err)}
         if self.case.dtype is not None:
-            self.probe = MatmulProbe(self.device, self.case.dtype, n=int(msg.get("matmul_size", 2048)))
+            self.probe = CeilingProbes(self.device, self.case.dtype, n=int(msg.get("matmul_size", 2048)))
         self.case.call()  # first call: lazy initialisation, allocator warm-up
         one = time_calls(self.case.call, 1, self.device)
         self.calls = max(1, math.ceil(float(msg.get("min_time", 1.0)) / max(one, 1e-9)))
@@ -77,7 +77,7 @@ class Session:
         }
 
     def rep(self, msg: dict) -> dict:
-        matmul = self.probe() if self.probe is not None else None
+        probes = self.probe() if self.probe is not None else None
         if self.case.stages is not None:
             self.case.stages.reset()
         cpu_start = time.process_time()
@@ -85,7 +85,7 @@ class Session:
         cpu_seconds = time.process_time() - cpu_start  # all threads; with one thread, robust to time slicing
         out = {"seconds": seconds, "cpu_seconds": cpu_seconds, "items_per_s": self.calls * self.case.items / seconds,
                "flops_per_s": None if self.flops is None else self.calls * self.flops / seconds,
-               "matmul_flops_per_s": matmul}  # fmt: skip
+               "matmul_flops_per_s": None if probes is None else probes["gemm"], "probes": probes}  # fmt: skip
         if self.case.stages is not None:
             out.update(self._stages())
         return out

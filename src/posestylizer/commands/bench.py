@@ -13,11 +13,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "bench",
-        help="measure images/s of inference, training iterations and the loader, as shares of a same-run matmul",
-        description="Each case KIND:PRESET:BATCH (KIND infer, train, data, generate or animate; PRESET market, "
+        help="measure images/s of inference, training iterations, the training loop and the loader, as shares of a "
+        "measured ceiling",
+        description="Each case KIND:PRESET:BATCH (KIND infer, train, loop, data, generate, animate, infer-random or "
+        "train-random; PRESET market, "
         "fashion, synthetic or demo) runs in its own process; generate times BATCH whole pipeline calls on synthetic "
         "street photos (estimation, framing, generation; needs the 'pose' extra), animate renders BATCH poses from "
-        "one appearance (frames/s), both with ms per image by stage; every repetition follows a 2048x2048 matmul in the same dtype and threads, "
+        "one appearance (frames/s), both with ms per image by stage; loop runs `posestylizer train` itself for bench.steps iterations; "
+        "train and infer run on rendered pose maps of synthetic people (*-random: a random batch). Every repetition "
+        "follows the ceiling's probes (a 2048x2048 matmul, 3x3 convolutions forward and backward) in the same dtype "
+        "and threads; a share is of their best (never above 100 %: a faster case raises the ceiling), "
         "and FLOPs come from torch.utils.flop_counter. Prints a markdown table (medians with interquartile ranges) "
         "and writes a JSON record with the machine's facts and every repetition. --compare REV measures that "
         "commit's code too, alternating repetitions, and prints the paired speed-ups.",

@@ -27,6 +27,7 @@ from torch.utils.data import default_collate
 from posestylizer.metrics.collect import LOSSLESS, PAPER_GRID, Collection, ResultItem
 from posestylizer.results.panels import compose_grid, pair_panels
 from posestylizer.results.protocol import pair_filename, paper_grid_bytes, split_grid, to_uint8
+from posestylizer.runtime.denormals import flush_denormals
 from posestylizer.runtime.imagefiles import read_photo
 from posestylizer.runtime.precision import autocast, inference_precision
 from posestylizer.runtime.progress import QUIET, Progress
@@ -139,7 +140,7 @@ def collect_batches(generate: Callable[[dict], torch.Tensor], batches: Iterable[
 
     For batches already in memory (the held-out curve reads its pairs once per run); :func:`collect` reads them."""
     pairs: list[CollectedPair] = []
-    with torch.no_grad():
+    with torch.no_grad(), flush_denormals():  # runtime.denormals: faster on Intel CPUs, outputs identical
         for batch in progress(batches, "generating", unit="batch"):
             pairs += pairs_of_batch(batch, generate(batch))
     return Collected(pairs, description)

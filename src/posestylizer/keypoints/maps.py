@@ -32,6 +32,10 @@ def heatmaps(keypoints: np.ndarray, size: tuple[int, int], sigma: float) -> np.n
     gy = np.exp(-((rows[None, :] - kp[:, :1]) ** 2) / (2 * sigma**2))  # (18, H)
     gx = np.exp(-((cols[None, :] - kp[:, 1:]) ** 2) / (2 * sigma**2))  # (18, W)
     maps = (gy[:, :, None] * gx[:, None, :]).astype(np.float32)
+    # The float32 cast leaves the far tail subnormal (< 1.18e-38; 3-4 % of a map's values), which costs up to 4x on
+    # CPUs that compute subnormals in microcode (runtime.denormals). Exact zeros there: each value moves by < 1.2e-38,
+    # within the reference fixtures' tolerance (atol 1e-6), and the generator's outputs are identical (max diff 0.0).
+    maps[maps < np.finfo(np.float32).tiny] = 0.0
     maps[~present(kp)] = 0.0
     return maps
 

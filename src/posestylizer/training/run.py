@@ -29,6 +29,7 @@ import numpy as np
 
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.runtime.denormals import flush_denormals
 from posestylizer.runtime.progress import QUIET, Progress
 from posestylizer.training.distributed import DistInfo, barrier
 from posestylizer.training.hooks import (
@@ -169,17 +170,20 @@ def train(
     if resume_from is not None and init_from:
         raise ConfigError("--init-from starts a new run from given weights; it cannot be combined with --resume")
     _refuse_existing_run(run_dir, resume=resume_from is not None)
-    # Settings and weights files are checked here (one-line errors), before the run folder exists.
-    trainer = Trainer(cfg, dataset, info, perceptual=perceptual)
-    _start_from(trainer, resume_from, init_from, main)
-    _write_run_folder(cfg, run_dir, info)
-    start_step = trainer.step
-    hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress, extra_hooks)
-    try:
-        reason, seconds = _loop(trainer, hooks, max_steps)
-    finally:
-        for hook in hooks:
-            hook.close()
+    # Flush-to-zero from before the networks are built, so the CPU thread pool inherits it (runtime.denormals: up
+    # to 4x on Intel CPUs; outputs identical).
+    with flush_denormals():
+        # Settings and weights files are checked here (one-line errors), before the run folder exists.
+        trainer = Trainer(cfg, dataset, info, perceptual=perceptual)
+        _start_from(trainer, resume_from, init_from, main)
+        _write_run_folder(cfg, run_dir, info)
+        start_step = trainer.step
+        hooks = _hooks(trainer, run_dir, sample_data if sample_data is not None else dataset, progress, extra_hooks)
+        try:
+            reason, seconds = _loop(trainer, hooks, max_steps)
+        finally:
+            for hook in hooks:
+                hook.close()
     return RunResult(run_dir=run_dir if main else None, steps=trainer.step, epochs=trainer.epoch, seconds=seconds,
                      images=(trainer.step - start_step) * cfg.train.batch_size, interrupted=reason == "interrupted",
                      last_losses=hooks[0].last, trainer=trainer)  # fmt: skip
