@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from posestylizer.data.check import check_dataset
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.errors import DataError, ImageFileError
@@ -93,7 +94,6 @@ def check_once(root: Path, layout: Layout, phase: str) -> None:
     so the verdict is kept under the files' names, sizes and modification times: an unchanged dataset is decoded once.
     Only clean verdicts are cached (a failing check must print its report every time).
     """
-    from posestylizer.data.check import check_dataset
 
     fingerprint = _check_fingerprint(root, layout, phase)
     key = hashlib.sha256(f"{root.resolve()}\0{phase}".encode()).hexdigest()[:24]
