@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from posestylizer.data.check import CheckReport, check_dataset, image_problem
-from posestylizer.data.dataset import PairDataset, flip_keypoints, image_to_tensor, read_image, write_heatmaps
+from posestylizer.data.dataset import PairDataset, flip_keypoints, write_heatmaps
 from posestylizer.data.formats import (
     Problem,
     parse_annotations,
@@ -24,6 +24,8 @@ from posestylizer.data.synth import (
     render_sample,
     write_dataset,
 )
+from posestylizer.results.protocol import image_to_tensor
+from posestylizer.runtime.imagefiles import read_image
 
 __all__ = [
     "LAYOUTS",

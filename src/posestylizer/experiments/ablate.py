@@ -25,7 +25,8 @@ from pathlib import Path
 from posestylizer.checkpoints.native import load_generator
 from posestylizer.checkpoints.pretrained import STANDARD_NAMES, resolve_weights
 from posestylizer.config import ExperimentConfig, load_config, set_value
-from posestylizer.data.dataset import PairDataset, evenly_spaced
+from posestylizer.data.dataset import PairDataset
+from posestylizer.data.pairs import evenly_spaced
 from posestylizer.data.synth import mask_dir
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.experiments.curves import HeldOutCurve

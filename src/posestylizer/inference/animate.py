@@ -103,7 +103,7 @@ def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: fl
         track = np.stack([kp for _, kp in rows]).astype(KEYPOINT_DTYPE)
         return DrivingTrack(track, fps or DEFAULT_FPS, kind="poses")
     if source.kind == "frames":
-        from posestylizer.data.dataset import read_image
+        from posestylizer.runtime.imagefiles import read_image
 
         files = frame_files(source.path)[:max_frames]
         clip_fps, frames, total = None, (read_image(p) for p in files), len(files)

@@ -34,7 +34,6 @@ from PIL import Image
 import posestylizer.inference.framing as fr
 from posestylizer.checkpoints.contract import InputContract
 from posestylizer.checkpoints.native import CONFIG, load_generator, require_contract
-from posestylizer.data.dataset import image_to_tensor
 from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
 from posestylizer.estimators import get_estimator
 from posestylizer.inference.inputs import keypoint_array, load_image, parse_person
@@ -44,7 +43,7 @@ from posestylizer.inference.targets import PreparedTarget, prepare_target, targe
 from posestylizer.keypoints.maps import draw_pose, heatmaps
 from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, LEGS, TORSO_CORNERS, missing_names, present
 from posestylizer.results.panels import panel_row, stack_rows
-from posestylizer.results.protocol import to_uint8
+from posestylizer.results.protocol import image_to_tensor, to_uint8
 from posestylizer.runtime.precision import autocast, inference_precision
 
 

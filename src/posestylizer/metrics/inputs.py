@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from posestylizer.data.dataset import read_image
 from posestylizer.data.synth import background_path, mask_path
 from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import pose_mask
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.pixel import add_white_bands, apply_mask
+from posestylizer.runtime.imagefiles import read_image
 from posestylizer.runtime.progress import QUIET, Progress
 
 T = TypeVar("T")

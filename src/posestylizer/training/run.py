@@ -77,7 +77,7 @@ def fixed_batch(dataset, count: int) -> dict:
     import torch
     from torch.utils.data import default_collate
 
-    from posestylizer.data.dataset import evenly_spaced
+    from posestylizer.data.pairs import evenly_spaced
 
     idx = evenly_spaced(len(dataset), count)
     # Items may draw from the global RNG (random flips); the grid must not shift the training run's random stream.
