@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from posestylizer.config import load_config
-from posestylizer.data import PairDataset, read_image, write_dataset, write_heatmaps
+from posestylizer.data import PairDataset, write_dataset, write_heatmaps
 from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import heatmaps, pose_mask
 from posestylizer.keypoints.vocab import FLIP_INDEX
+from posestylizer.runtime.imagefiles import read_image
 
 
 @pytest.fixture(scope="module")

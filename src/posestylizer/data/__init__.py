@@ -24,8 +24,6 @@ from posestylizer.data.synth import (
     render_sample,
     write_dataset,
 )
-from posestylizer.results.protocol import image_to_tensor
-from posestylizer.runtime.imagefiles import read_image
 
 __all__ = [
     "LAYOUTS",
@@ -42,14 +40,12 @@ __all__ = [
     "flip_keypoints",
     "get_layout",
     "image_problem",
-    "image_to_tensor",
     "make_pairs",
     "mask_path",
     "pairable",
     "parse_annotations",
     "parse_pairs",
     "read_annotations",
-    "read_image",
     "read_pairs",
     "render_sample",
     "validate_keypoints",
