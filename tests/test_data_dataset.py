@@ -108,13 +108,13 @@ def test_wrong_image_size_for_layout(root):
 def test_a_clean_check_is_remembered_by_file_sizes_and_times(root, tmp_path, monkeypatch):
     import shutil
 
-    from posestylizer.data import check
+    from posestylizer.data import dataset
 
     data = tmp_path / "copy"
     shutil.copytree(root, data)
     calls = []
-    real = check.check_dataset
-    monkeypatch.setattr(check, "check_dataset", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = dataset.check_dataset
+    monkeypatch.setattr(dataset, "check_dataset", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     listing = sorted(p.name for p in data.iterdir())
     PairDataset(data, "train"), PairDataset(data, "train")
     assert len(calls) == 1  # the second construction decodes nothing
