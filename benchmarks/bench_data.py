@@ -72,7 +72,7 @@ def main() -> None:
             print(f"synth {preset:7s} {h}x{w}: {n} images (+ masks, backgrounds, CSVs) in {took:.2f} s = "
                   f"{n / took:.0f} images/s")  # fmt: skip
             start = time.perf_counter()
-            report = check_dataset(root, preset, progress=False)
+            report = check_dataset(root, preset)
             took = time.perf_counter() - start
             print(f"check {preset:7s}: {n} images decoded and validated in {took:.2f} s = {n / took:.0f} images/s "
                   f"({'clean' if report.ok else 'PROBLEMS'})")  # fmt: skip

@@ -210,11 +210,11 @@ def test_interrupted_run_resumes_exactly(tmp_path, data_root):
     assert main(_args(data_root, tmp_path / "whole", *study)) == 0
     # A run stopped after 2 of its 4 iterations, which left a curve point after its checkpoint (killed later).
     opts = AblateOptions(data=str(data_root), out=str(tmp_path / "parts"), seeds=[0], steps=4, overrides=TINY,
-                         eval_pairs=48, progress=False)  # fmt: skip
+                         eval_pairs=48)  # fmt: skip
     cfg, run_dir = run_config(opts, load_variant("adain"), 0), run_folder(opts.out, "adain", 0)
     data = load_study_data(cfg, opts)
     curve = HeldOutCurve(run_dir, data.test, data.curve_indices, every=1)
-    assert train(cfg, data.train, run_dir, max_steps=2, progress=False, extra_hooks=[curve]).steps == 2
+    assert train(cfg, data.train, run_dir, max_steps=2, extra_hooks=[curve]).steps == 2
     with open(run_dir / "curve.jsonl", "a") as fh:
         fh.write(json.dumps({"step": 3, "l1": 9.0, "ssim_paper": 9.0}) + "\n")
     assert main(_args(data_root, tmp_path / "parts", *study)) == 0

@@ -46,7 +46,7 @@ def _set_line(path, number, text):
 
 
 def _problems(root, **kw):
-    return [str(p) for p in check_dataset(root, progress=False, **kw).problems]
+    return [str(p) for p in check_dataset(root, **kw).problems]
 
 
 def test_annotation_roundtrip_and_reference_spacing(tmp_path):
@@ -102,7 +102,7 @@ def test_missing_header_and_duplicates(tmp_path):
 
 
 def test_clean_dataset(clean):
-    report = check_dataset(clean, "market", progress=False)
+    report = check_dataset(clean, "market")
     assert report.ok and report.exit_code == 0
     assert report.counts == {"train images": 9, "train pairs": report.counts["train pairs"], "test images": 3,
                              "test pairs": report.counts["test pairs"]}  # fmt: skip

@@ -20,7 +20,7 @@ from posestylizer.errors import DataError
 
 
 def quiet(**kw):
-    return {"progress": False, "log": lambda s: None, **kw}
+    return {"log": lambda s: None, **kw}
 
 
 def test_flattened_deepfashion_names_follow_the_reference():
@@ -52,7 +52,7 @@ def test_market_from_openpose_files(tmp_path):
     assert len(read_pairs(out / "market-pairs-train.csv")) == 3 * 2 + 2 * 1
     assert len(read_pairs(out / "market-pairs-test.csv")) == 2 + 2
     assert sorted(p.name for p in (out / "train").iterdir()) == sorted(train)
-    assert check_dataset(out, "market", progress=False).ok
+    assert check_dataset(out, "market").ok
     text = (out / "prepare-report.txt").read_text()
     assert "train: 8 raw images, kept 5, 8 pairs" in text
     assert "1  unreadable image (e.g. bounding_box_train/0001_c6s1_009000_01.jpg" in text
@@ -80,7 +80,7 @@ def test_deepfashion_from_coco_is_cropped_flattened_and_split(tmp_path):
     # identity = item + image index (text before the last '_'): all views of one shoot pair up
     assert len(read_pairs(out / "fashion-resize-pairs-train.csv")) == 3 * 2 + 2 * 1
     assert len(read_pairs(out / "fashion-resize-pairs-test.csv")) == 3 * 2
-    assert check_dataset(out, "fashion", progress=False).ok
+    assert check_dataset(out, "fashion").ok
 
 
 def test_prepare_resumes_and_refuses_to_mix(tmp_path):
@@ -130,7 +130,7 @@ def test_keypoints_for_no_image_give_no_pose(tmp_path):
                              **quiet())  # fmt: skip
     assert report.dropped == Counter(no_pose=12, unreadable=1, distractor=2)
     assert report.kept("train") == report.kept("test") == 0
-    assert check_dataset(tmp_path / "out", "market", progress=False).problems  # no pairs: not a usable dataset
+    assert check_dataset(tmp_path / "out", "market").problems  # no pairs: not a usable dataset
 
 
 def test_a_single_image_identity_is_revived_when_it_gains_an_image(tmp_path):
@@ -147,7 +147,7 @@ def test_a_single_image_identity_is_revived_when_it_gains_an_image(tmp_path):
     assert again.processed == 2 and again.dropped["single"] == 0
     train = read_annotations(out / "market-annotation-train.csv")
     assert {"0003_c1s1_001000_01.jpg", "0003_c2s1_002000_01.jpg"} <= set(train)
-    assert check_dataset(out, "market", progress=False).ok
+    assert check_dataset(out, "market").ok
 
 
 @pytest.mark.slow
@@ -165,7 +165,7 @@ def test_market_with_the_builtin_estimator_in_worker_processes(tmp_path):
         true = truth[name][[2, 5, 8, 11]]
         error = min(np.abs(kp[idx] - true).max() for idx in ([2, 5, 8, 11], [5, 2, 11, 8]))
         assert error < 16, (name, kp, truth[name])
-    assert check_dataset(out, "market", progress=False).ok
+    assert check_dataset(out, "market").ok
 
 
 def test_workers_start_clean_after_mediapipe_ran_in_this_process(tmp_path):
@@ -177,7 +177,7 @@ def test_workers_start_clean_after_mediapipe_ran_in_this_process(tmp_path):
     market_archive(tmp_path / "raw")
     get_estimator("mediapipe")(np.zeros((128, 64, 3), np.uint8))  # MediaPipe runs in this process first
     report = prepare_dataset("market1501", tmp_path / "raw", tmp_path / "market", workers=2, **quiet())
-    assert report.processed == 13 and check_dataset(tmp_path / "market", "market", progress=False).ok
+    assert report.processed == 13 and check_dataset(tmp_path / "market", "market").ok
 
 
 def test_deepfashion_with_the_authors_csvs_as_keypoints_and_split(tmp_path):
@@ -200,7 +200,7 @@ def test_deepfashion_with_the_authors_csvs_as_keypoints_and_split(tmp_path):
     assert sorted(got_train) == sorted(train) and sorted(got_test) == sorted(test)
     for name, kp in {**got_train, **got_test}.items():  # PATN CSVs are in prepared-image pixels: taken as they are
         assert np.array_equal(kp, truth[name][1])
-    assert check_dataset(out, "fashion", progress=False).ok
+    assert check_dataset(out, "fashion").ok
 
 
 def test_a_failed_run_with_nothing_finished_does_not_lock_the_folder(tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ def test_resized_copy_is_the_same_dataset_at_the_new_size(synth, tmp_path):
             assert (after[name][missing] == -1).all()
             assert (after[name][~missing] == kp[~missing] // 2).all()  # floor of half
         assert read_pairs(layout.pairs_path(out, phase)) == read_pairs(layout.pairs_path(synth, phase))
-    assert check_dataset(out, get_layout("market", image_size=(64, 32)), progress=False).ok
+    assert check_dataset(out, get_layout("market", image_size=(64, 32))).ok
 
 
 def test_an_earlier_copy_is_replaced_and_a_foreign_folder_refused(synth, tmp_path):

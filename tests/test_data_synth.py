@@ -73,7 +73,7 @@ def test_layout_and_counts(market):
 
 def test_written_dataset_passes_check(market, capsys):
     root, _ = market
-    assert check_dataset(root, "market", progress=False).ok
+    assert check_dataset(root, "market").ok
     assert main(["data", "check", str(root)]) == 0
     assert "OK" in capsys.readouterr().out
 
@@ -143,7 +143,7 @@ def test_fashion_preset(tmp_path):
         assert re.match(r"^fashion(WO)?MEN[A-Za-z_]+id\d{10}_\d+(front|back|side)\.jpg$", name), name
         with Image.open(root / "train" / name) as img:
             assert img.size == (176, 256)
-    assert check_dataset(root, "fashion", progress=False).ok
+    assert check_dataset(root, "fashion").ok
 
 
 def test_some_keypoints_are_missing_but_people_are_pairable(tmp_path):

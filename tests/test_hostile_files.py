@@ -169,7 +169,7 @@ def dataset(tmp_path_factory):
     from posestylizer.data.synth import write_dataset
 
     root = tmp_path_factory.mktemp("data") / "d"
-    write_dataset(root, "market", identities=4, poses=2, seed=0, progress=False)
+    write_dataset(root, "market", identities=4, poses=2, seed=0)
     return root
 
 

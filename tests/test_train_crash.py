@@ -34,10 +34,8 @@ WAIT = 300.0  # seconds an attempt may take before the test gives up (a stuck pr
 def _start(run: Path, pause: float | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
                                                          os.environ.get("PYTHONPATH", "")])}
-    env.pop("POSESTYLIZER_TEST_WRITE_PAUSE", None)
-    if pause:
-        env["POSESTYLIZER_TEST_WRITE_PAUSE"] = str(pause)
-    return subprocess.Popen([sys.executable, str(WORKER), str(run)], env=env, stdout=subprocess.DEVNULL,
+    args = [str(run)] + ([str(pause)] if pause else [])  # the worker holds each file write open that long
+    return subprocess.Popen([sys.executable, str(WORKER), *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -124,7 +122,7 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path)
     cfg = tiny_config(extra=["train.checkpoint_every=1"])  # 2 iterations per epoch, a checkpoint after each epoch
     with pytest.raises(TrainingDiverged) as err:
         # items 13.. (of the training loader; the sample grids read their own pairs) are NaN: step 4 diverges
-        train(cfg, _GoesNaN(after=12), tmp_path / "run", sample_data=ToyPairs(), progress=False)
+        train(cfg, _GoesNaN(after=12), tmp_path / "run", sample_data=ToyPairs())
     message = str(err.value)
     good = tmp_path / "run" / "checkpoints" / "state-00000002.pt"
     assert message.startswith("training diverged at step 4: ") and "nan" in message and "\n" not in message
@@ -133,7 +131,7 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path)
     nets = load_state(good)["nets"]
     assert all(torch.isfinite(v).all() for state in nets.values() for v in state.values() if v.is_floating_point())
     # and it resumes from there with clean data
-    assert train(cfg, ToyPairs(), tmp_path / "run", resume_from=good, progress=False).steps == 6
+    assert train(cfg, ToyPairs(), tmp_path / "run", resume_from=good).steps == 6
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path, monkeypatch):
@@ -152,7 +150,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path, 
     cfg = tiny_config(extra=["train.checkpoint_every=1"])
     run = tmp_path / "run"
     with pytest.raises(CheckpointError) as err:
-        train(cfg, ToyPairs(), run, progress=False)
+        train(cfg, ToyPairs(), run)
     previous = run / "checkpoints" / "state-00000002.pt"
     assert calls and str(err.value) == (
         f"could not write the checkpoint of step 4 to {run / 'checkpoints'} (No space left on device); the previous "
@@ -160,4 +158,4 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one_and_says_so(tmp_path, 
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["state-00000002.pt"]  # no half file
     assert load_state(previous)["counters"]["step"] == 2
     monkeypatch.setattr(files.os, "fsync", real_fsync)
-    assert train(cfg, ToyPairs(), run, resume_from=previous, progress=False).steps == 6
+    assert train(cfg, ToyPairs(), run, resume_from=previous).steps == 6

@@ -33,7 +33,7 @@ def _spawn(tmp_path, overrides):
 @pytest.mark.parametrize("overrides", [EXACT, GROUPS], ids=["instancenorm", "batchnorm-groups"])
 def test_two_gloo_ranks_match_each_other_and_a_single_process(tmp_path, overrides):
     ranks = _spawn(tmp_path / "ddp", overrides)
-    result = train(tiny_config(extra=overrides), ToyPairs(), tmp_path / "single", progress=False)
+    result = train(tiny_config(extra=overrides), ToyPairs(), tmp_path / "single")
     single = result.trainer
     losses = [{k: v for k, v in r["losses"].items() if "/" in k} for r in ranks]
     assert losses[0] == losses[1]  # averaged over ranks before logging

@@ -90,7 +90,7 @@ class FakeClock:
 def test_time_budget_schedule_stop_and_resume_continue_the_clock(tmp_path, monkeypatch):
     FakeClock(monkeypatch)
     cfg = tiny_config()  # epochs 2 + decay 1 of 2 iterations each: the budget, not the epochs, decides here
-    full = train(cfg, ToyPairs(), tmp_path / "full", time_budget=4.0, progress=False)
+    full = train(cfg, ToyPairs(), tmp_path / "full", time_budget=4.0)
     assert full.steps == 4 and not full.interrupted  # 4 s spent after the 4th iteration
     rows = read_scalars(tmp_path / "full")
     # The rate of iteration k follows the fraction of the budget spent before it (k - 1 seconds): constant for the
@@ -101,10 +101,10 @@ def test_time_budget_schedule_stop_and_resume_continue_the_clock(tmp_path, monke
     assert "time_budget: 4.0" in (tmp_path / "full" / "config.yaml").read_text()  # --resume reads the budget back
     assert (tmp_path / "full" / "samples" / "step_00000004.png").is_file()  # the grid of where the budget ran out
 
-    part = train(cfg, ToyPairs(), tmp_path / "part", time_budget=4.0, max_steps=2, progress=False)
+    part = train(cfg, ToyPairs(), tmp_path / "part", time_budget=4.0, max_steps=2)
     assert part.steps == 2
     assert load_state(find_checkpoint(tmp_path / "part"))["policy"] == {"elapsed": 2.0, "time_budget": 4.0}
     resumed = train(cfg, ToyPairs(), tmp_path / "part", resume_from=find_checkpoint(tmp_path / "part"),
-                    time_budget=4.0, progress=False)  # fmt: skip
+                    time_budget=4.0)  # fmt: skip
     assert resumed.steps == 4  # the clock went on from 2 s instead of restarting
     assert [r["lr"] for r in read_scalars(tmp_path / "part")] == [r["lr"] for r in rows]

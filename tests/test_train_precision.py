@@ -18,8 +18,7 @@ from posestylizer.training.run import train
      (["train.precision=bf16"], True)],  # channels_last is the default
 )  # fmt: skip
 def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra, channels_last):
-    result = train(tiny_config(extra=extra + ["train.epochs=1", "train.epochs_decay=0"]), ToyPairs(), tmp_path,
-                   progress=False)  # fmt: skip
+    result = train(tiny_config(extra=extra + ["train.epochs=1", "train.epochs_decay=0"]), ToyPairs(), tmp_path)
     assert result.steps == 2
     assert all(math.isfinite(v) for v in result.last_losses.values())
     # Convolution weights (1x1 kernels look the same in both layouts) are in the asked layout after training.
@@ -29,7 +28,7 @@ def test_bf16_and_channels_last_train_on_cpu(tmp_path, extra, channels_last):
 
 def test_fp16_needs_cuda(tmp_path):
     with pytest.raises(ConfigError, match="CUDA"):
-        train(tiny_config(extra=["train.precision=fp16"]), ToyPairs(), tmp_path, progress=False)
+        train(tiny_config(extra=["train.precision=fp16"]), ToyPairs(), tmp_path)
 
 
 def test_compile_wraps_the_updated_networks(tmp_path, monkeypatch):
@@ -41,7 +40,7 @@ def test_compile_wraps_the_updated_networks(tmp_path, monkeypatch):
         return module
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    result = train(tiny_config(extra=["train.compile=true", "train.epochs=1", "train.epochs_decay=0"]), ToyPairs(),
-                   tmp_path, progress=False)  # fmt: skip
+    cfg = tiny_config(extra=["train.compile=true", "train.epochs=1", "train.epochs_decay=0"])
+    result = train(cfg, ToyPairs(), tmp_path)
     assert len(compiled) == 3 and result.steps == 2
     assert compiled[0] is result.trainer.G and [type(m).__name__ for m in compiled[1:]] == ["PairForward"] * 2

@@ -25,14 +25,14 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset, ext
     # market: BatchNorm (whole batch, or DataParallel-like groups of 2), dropout in G and D, BCE, a pool of 3 that
     # replays fakes; fashion: InstanceNorm, LSGAN, no pool
     cfg = tiny_config(preset, extra)
-    full = train(cfg, ToyPairs(), tmp_path / "full", progress=False)
+    full = train(cfg, ToyPairs(), tmp_path / "full")
     assert full.steps == 6 and full.epochs == 3
 
-    part = train(cfg, ToyPairs(), tmp_path / "part", progress=False, max_steps=3)  # stops inside epoch 2
+    part = train(cfg, ToyPairs(), tmp_path / "part", max_steps=3)  # stops inside epoch 2
     assert part.steps == 3 and part.epochs == 1 and not part.interrupted
     ckpt = find_checkpoint(tmp_path / "part")
     assert load_state(ckpt)["counters"] == {"epoch": 1, "batch_in_epoch": 1, "step": 3}
-    resumed = train(cfg, ToyPairs(), tmp_path / "part", resume_from=ckpt, progress=False)
+    resumed = train(cfg, ToyPairs(), tmp_path / "part", resume_from=ckpt)
     assert resumed.steps == 6
 
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")  # bit-identical on CPU
@@ -45,20 +45,20 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path, preset, ext
 
     if extra == ["loss.pool_size=3"]:  # killed after logging steps 5-6 but before their checkpoint (kill -9): steps stay unique
         find_checkpoint(tmp_path / "full").unlink()
-        train(cfg, ToyPairs(), tmp_path / "full", resume_from=find_checkpoint(tmp_path / "full"), progress=False)
+        train(cfg, ToyPairs(), tmp_path / "full", resume_from=find_checkpoint(tmp_path / "full"))
         assert _losses(tmp_path / "full") == _losses(tmp_path / "part")
 
 
 def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
     cfg = tiny_config()
-    train(cfg, ToyPairs(), tmp_path / "run", progress=False, max_steps=1)
+    train(cfg, ToyPairs(), tmp_path / "run", max_steps=1)
     with pytest.raises(ConfigError, match="--resume"):
-        train(cfg, ToyPairs(), tmp_path / "run", progress=False)
+        train(cfg, ToyPairs(), tmp_path / "run")
     with pytest.raises(CheckpointError, match="no checkpoints"):
         find_checkpoint(tmp_path)
     bad = tiny_config(extra=["model.ngf=8"])
     with pytest.raises(CheckpointError, match="does not fit"):
-        train(bad, ToyPairs(), tmp_path / "run", resume_from=find_checkpoint(tmp_path / "run"), progress=False)
+        train(bad, ToyPairs(), tmp_path / "run", resume_from=find_checkpoint(tmp_path / "run"))
 
 
 class _InterruptAt(ToyPairs):
@@ -80,9 +80,9 @@ class _InterruptAt(ToyPairs):
 
 def test_ctrl_c_checkpoints_at_an_iteration_boundary_and_resume_is_exact(tmp_path):
     cfg = tiny_config()
-    train(cfg, ToyPairs(), tmp_path / "full", progress=False)
+    train(cfg, ToyPairs(), tmp_path / "full")
     first = next(iter(EpochSampler(12, 8, seed=0)))  # the first pair of epoch 1
-    part = train(cfg, _InterruptAt(first), tmp_path / "part", sample_data=ToyPairs(), progress=False)
+    part = train(cfg, _InterruptAt(first), tmp_path / "part", sample_data=ToyPairs())
     assert part.interrupted and part.steps == 1  # the step in flight finished, then it stopped
-    train(cfg, ToyPairs(), tmp_path / "part", resume_from=find_checkpoint(tmp_path / "part"), progress=False)
+    train(cfg, ToyPairs(), tmp_path / "part", resume_from=find_checkpoint(tmp_path / "part"))
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")

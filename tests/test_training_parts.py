@@ -10,16 +10,19 @@ import torch
 
 from posestylizer.training.distributed import EpochSampler
 from posestylizer.training.pool import ImagePool
-from posestylizer.training.schedule import LinearDecay, TrainingPolicy, budget_factor, epoch_factor
+from posestylizer.training.schedule import LinearDecay, TrainingPolicy, budget_factor
 from posestylizer.training.state import CheckpointDir, load_state, rng_state, save_atomic, set_rng_state
 
 
 def test_schedule_matches_reference_values():
-    assert all(epoch_factor(e, 400, 400) == 1.0 for e in range(1, 400))
-    assert epoch_factor(400, 400, 400) == pytest.approx(0.99751, abs=5e-6)
-    assert epoch_factor(600, 400, 400) == pytest.approx(0.49875, abs=5e-6)
-    assert epoch_factor(799, 400, 400) == pytest.approx(0.00249, abs=5e-6)
-    assert epoch_factor(800, 400, 400) == 0.0
+    def factor(epoch: int) -> float:  # LR factor while training 1-based ``epoch`` (LinearDecay takes completed epochs)
+        return LinearDecay(400, 400)(epoch - 1)
+
+    assert all(factor(e) == 1.0 for e in range(1, 400))
+    assert factor(400) == pytest.approx(0.99751, abs=5e-6)
+    assert factor(600) == pytest.approx(0.49875, abs=5e-6)
+    assert factor(799) == pytest.approx(0.00249, abs=5e-6)
+    assert factor(800) == 0.0
 
 
 def test_epoch_policy_gives_what_lambdalr_stepped_once_per_epoch_gives():

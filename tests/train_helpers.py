@@ -52,7 +52,7 @@ def ddp_worker(rank: int, world: int, port: int, overrides: list[str], out: str)
 
     info = init_distributed("cpu")
     try:
-        result = train(tiny_config(extra=overrides), ToyPairs(), f"{out}/run", dist_info=info, progress=False)
+        result = train(tiny_config(extra=overrides), ToyPairs(), f"{out}/run", dist_info=info)
         nets = {k: {n: p.detach().clone() for n, p in net.named_parameters()} for k, net in result.trainer.networks()}
         bufs = {k: {n: b.clone() for n, b in net.named_buffers()} for k, net in result.trainer.networks()}
         torch.save({"nets": nets, "buffers": bufs, "losses": result.last_losses}, f"{out}/rank{rank}.pt")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from posestylizer.config import ExperimentConfig, ModelConfig, load_config
+from posestylizer.config import ExperimentConfig, ModelConfig, load_config, model_config_from_dict
 from posestylizer.errors import CheckpointError
 from posestylizer.runtime.files import read_state_dict_file
 
@@ -186,7 +186,9 @@ def infer_model_config(
         cfg.max_channels = int(bottleneck.shape[0])
     if image_size is not None:
         cfg.image_size = tuple(image_size)
-    return cfg
+    # Checked as a loaded config is (ranges, image size against the blocks): a bad --image-size is one line here, not
+    # a checkpoint written that cannot be loaded.
+    return model_config_from_dict(dataclasses.asdict(cfg), "--image-size" if image_size is not None else "checkpoint")
 
 
 def check_state_dict(

@@ -27,6 +27,7 @@ from posestylizer.models import Generator
 from posestylizer.runtime.files import replace_dir_atomically
 
 FORMAT = "posestylizer-generator"
+VERSION = 1  # of config.json; folders written before versions existed have none and read as 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 
@@ -44,7 +45,7 @@ def save_generator(
         raise CheckpointError(f"{out_dir}: exists and is not a {FORMAT} folder; choose a new or empty folder")
     state = {k: v.detach().cpu().contiguous() for k, v in unwrap(model).state_dict().items()}
     info = {
-        "format": FORMAT, "version": 1, "model": dataclasses.asdict(cfg), "contract": contract.to_dict(),
+        "format": FORMAT, "version": VERSION, "model": dataclasses.asdict(cfg), "contract": contract.to_dict(),
         **(metadata or {}),
     }
 
@@ -85,8 +86,14 @@ def read_native(folder: Path) -> tuple[ModelConfig, InputContract | None, dict[s
         info = json.loads(cfg_path.read_text())
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{cfg_path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{cfg_path}: not a text file (not UTF-8 JSON)") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT or not isinstance(info.get("model"), dict):
         raise CheckpointError(f"{cfg_path}: not a {FORMAT} config (expected keys 'format' and 'model')")
+    version = info.get("version", VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
+        raise CheckpointError(f"{cfg_path}: version {version!r} is not supported (this posestylizer reads version "
+                              f"{VERSION}; a newer release wrote it?)")
     try:
         cfg = model_config_from_dict(info["model"], str(cfg_path))
     except ConfigError as err:

@@ -6,6 +6,7 @@ import argparse
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE
 from posestylizer.errors import ConfigError
+from posestylizer.runtime.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data or "", out=args.out, variants=args.variants or [], seeds=_seeds(args.seeds),
         budget_minutes=args.budget or 0.0, steps=args.steps or 0, base=args.base, overrides=args.override,
         eval_every=args.eval_every, eval_pairs=args.eval_pairs, weights_dir=args.weights_dir,
-        progress=not args.quiet,
+        progress=Progress(not args.quiet),
     )  # fmt: skip
     if args.list:
         print(list_variants(opts))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE, real
 from posestylizer.commands.common import add_force_option, add_model_options
 from posestylizer.errors import ConfigError
 from posestylizer.runtime.outputs import check_not_an_input, check_output_file
+from posestylizer.runtime.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,13 +51,6 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError("--min-cutoff, --beta and --hold must not be negative")
 
 
-def _progress(quiet: bool):
-    if quiet:
-        return lambda it, desc="", total=None: it
-    from tqdm import tqdm
-
-    return lambda it, desc="", total=None: tqdm(it, desc=desc, total=total, leave=False, file=sys.stderr,
-                                                dynamic_ncols=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                                                 precision=args.precision)
     anim = animate(
         pipe, args.source, args.driving, person=person, side_by_side=args.side_by_side, fps=args.fps,
-        max_frames=args.max_frames, batch_size=args.batch_size, progress=_progress(args.quiet),
+        max_frames=args.max_frames, batch_size=args.batch_size, progress=Progress(not args.quiet),
         smoothing=SmoothingOptions(min_cutoff=args.min_cutoff, beta=args.beta, hold=args.hold),
     )
     write_clip(anim.frames, out, anim.fps)

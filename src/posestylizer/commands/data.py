@@ -8,6 +8,7 @@ import sys
 from posestylizer.commands.argtypes import COUNT, FRACTION, NON_NEGATIVE, SIDE
 from posestylizer.commands.common import add_force_option
 from posestylizer.runtime.outputs import check_output_dir, check_output_file
+from posestylizer.runtime.progress import Progress
 
 
 def _layout_options(p: argparse.ArgumentParser) -> None:
@@ -124,7 +125,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         args.dataset, args.raw, args.out, keypoints=args.keypoints, keypoint_format=args.keypoint_format,
         estimator=args.estimator, estimator_options=options, split_from=args.split_from, workers=args.workers,
         test_pairs=test_pairs,
-        seed=args.seed, progress=not args.quiet,
+        seed=args.seed, progress=Progress(not args.quiet),
     )
     print(report)
     layout = "market" if args.dataset == "market1501" else "fashion"
@@ -143,7 +144,7 @@ def run_synth(args: argparse.Namespace) -> int:
         check_output_file(args.grid, force=args.force, option="--grid")
     start = time.perf_counter()
     summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
-                            test_fraction=args.test_fraction, progress=not args.quiet)  # fmt: skip
+                            test_fraction=args.test_fraction, progress=Progress(not args.quiet))  # fmt: skip
     took = time.perf_counter() - start
     n = sum(summary.images.values())
     print(
@@ -164,7 +165,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     phases = tuple(args.phase) if args.phase else ("train", "test")
     report = check_dataset(args.root, _layout(args), phases=phases, decode=not args.no_decode,
-                          progress=not args.quiet)
+                          progress=Progress(not args.quiet))
     for problem in report.problems:
         print(problem)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)

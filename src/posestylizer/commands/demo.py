@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, POSITIVE
+from posestylizer.runtime.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     options = DemoOptions(
         minutes=args.minutes, out=args.out, identities=args.identities, poses=args.poses,
         eval_pairs=args.eval_pairs, seed=args.seed, threads=args.threads, overrides=args.overrides,
-        progress=not args.quiet,
+        progress=Progress(not args.quiet),
     )  # fmt: skip
     report = run_demo(options)
     print(report.resolve())

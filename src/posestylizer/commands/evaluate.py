@@ -7,6 +7,7 @@ from pathlib import Path
 
 from posestylizer.commands.argtypes import COUNT, NON_NEGATIVE, device_or_auto
 from posestylizer.errors import ConfigError
+from posestylizer.runtime.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,8 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.write import format_table, write_reports
-    from posestylizer.runtime.progress import Progress
-
     _check_inputs(args)
     progress = Progress(not args.quiet)
     collection, defaults = _collect(args, progress)
@@ -98,7 +97,7 @@ def _device(args: argparse.Namespace) -> str:
     return args.device
 
 
-def _collect(args: argparse.Namespace, progress) -> tuple:
+def _collect(args: argparse.Namespace, progress: Progress) -> tuple:
     """The collection of pairs, and what a checkpoint run supplies by default (annotation, FID reference, preset)."""
     from posestylizer.data.formats import read_pairs
     from posestylizer.metrics.collect import collect_folders, collect_grids

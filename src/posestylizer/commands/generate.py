@@ -72,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    import sys
     import time
 
     from posestylizer.inference.batch import generate_results
@@ -89,13 +88,9 @@ def _run_batch(args: argparse.Namespace) -> int:
     check_output_dir(out, force=True, option="--out", ours=_batch_folder)
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size {args.batch_size}: give a positive number of pairs")
-    progress = None
-    if not args.quiet:
-        from tqdm import tqdm
+    from posestylizer.runtime.progress import Progress
 
-        def progress(it, desc=""):
-            return tqdm(it, desc=desc, unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True)
-
+    progress = Progress(not args.quiet)
     start = time.perf_counter()
     res = generate_results(args.checkpoint, args.data, out, layout=args.layout, pairs_file=args.pairs,
                            preset=args.preset, device=args.device, precision=args.precision,

@@ -67,7 +67,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         if args.backend == "openpose" else {}
     estimator = get_estimator(args.backend, **options)
     progress = Progress(not args.quiet)
-    rows, problems = estimate_files(estimator, paths, read_image, lambda it: progress(it, "estimating", unit="image"))
+    rows, problems = estimate_files(estimator, paths, read_image, progress)
     write_annotations(args.out, rows)
     found = sum(int(present(kp).any()) for _, kp in rows)
     print(f"{args.backend}: {len(rows)} image(s), a person found in {found}; wrote {args.out}")

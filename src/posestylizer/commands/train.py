@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posestylizer.config import PRESETS
+from posestylizer.runtime.progress import Progress
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "posestylizer train --resume runs/market | "
         "posestylizer train --preset market --data data/market --init-from checkpoints/market_APS",
     )
-    p.add_argument("--preset", choices=("market", "fashion", "synthetic"), help="config preset")
+    p.add_argument("--preset", choices=PRESETS, help="config preset")
     p.add_argument("--data", metavar="ROOT", help="dataset root (PATN layout; `posestylizer data synth` makes one)")
     p.add_argument("--config", metavar="FILE", help="YAML file with config differences (applied after the preset)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<name>)")
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_training(
         preset=args.preset, data=args.data, overrides=args.overrides, config_file=args.config, out=args.out,
         resume=args.resume, init_from=args.init_from, vgg_weights=args.vgg_weights, max_steps=args.max_steps,
-        progress=not args.quiet,
+        progress=Progress(not args.quiet),
     )  # fmt: skip
     if result.run_dir is not None:
         print(f"{result.steps} iterations, {result.images_per_second:.1f} images/s; run folder: {result.run_dir}")

@@ -27,7 +27,7 @@ from posestylizer.data.formats import (
 )
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.runtime.imagefiles import displayed_size
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _check_images(
     layout: Layout,
     annotation: Path,
     decode: bool,
-    progress: bool,
+    progress: Progress,
     desc: str,
 ) -> list[Problem]:
     paths = [image_dir / r.name for r in rows]
@@ -92,7 +92,7 @@ def _check_images(
     workers = min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:  # PIL decodes without the GIL
         results = pool.map(lambda p: image_problem(p, size, decode), paths, chunksize=64)
-        messages = list(Progress(progress)(results, desc, total=len(paths), unit="image"))
+        messages = list(progress(results, desc, total=len(paths), unit="image"))
     return [
         Problem(annotation, r.line, f"{r.name}: {msg} ({p})", subject=r.name)
         for r, p, msg in zip(rows, paths, messages)
@@ -106,7 +106,7 @@ def check_dataset(
     *,
     phases: tuple[str, ...] = PHASES,
     decode: bool = True,
-    progress: bool = True,
+    progress: Progress = QUIET,
 ) -> CheckReport:
     """Validate the ``phases`` of a PATN-layout dataset and return every problem found.
 
@@ -116,7 +116,7 @@ def check_dataset(
         phases: which phases to check; the train/test identity overlap is checked whenever both annotation
             files exist.
         decode: decode every image fully (finds truncated files; otherwise only headers are read).
-        progress: show a progress bar while images are checked.
+        progress: the progress bars of the command (one while images are checked).
     """
     root = Path(root)
     layout = get_layout(layout)
@@ -144,7 +144,7 @@ def _check_phase(
     rows: list[AnnotationRow],
     row_problems: list[Problem],
     decode: bool,
-    progress: bool,
+    progress: Progress,
 ) -> None:
     """Keypoint ranges, images and the pair list of one phase whose annotation rows have been parsed."""
     root, layout = report.root, report.layout

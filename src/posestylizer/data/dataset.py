@@ -79,7 +79,7 @@ def check_once(root: Path, layout: Layout, phase: str) -> None:
             return
     except (OSError, ValueError, AttributeError):
         pass  # no verdict yet (or an unreadable one): check
-    check_dataset(root, layout, phases=(phase,), progress=False).raise_if_failed()
+    check_dataset(root, layout, phases=(phase,)).raise_if_failed()
     record = {"root": str(root.resolve()), "phase": phase, "fingerprint": fingerprint}
     try:
         write_text_atomic(cache, json.dumps(record, indent=2) + "\n")

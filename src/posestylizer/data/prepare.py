@@ -32,7 +32,7 @@ from posestylizer.data.prepare_sources import RawImage, fashion_images, market_i
 from posestylizer.data.prepare_work import Outcome, Task, init_worker, output_path, prepare_image
 from posestylizer.errors import DataError
 from posestylizer.runtime.files import atomic_path
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 KINDS = {"market1501": "market", "deepfashion": "fashion"}  # dataset -> layout preset
 JOURNAL = Path(".prepare") / "journal.jsonl"
@@ -103,10 +103,10 @@ def _context():
     return get_context("spawn")
 
 
-def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: bool) -> None:
+def _run(tasks: list[Task], workers: int, estimator: tuple | None, journal: Journal, progress: Progress) -> None:
     """Prepare every task, ``workers`` at a time, journalling each outcome as it arrives."""
     def bar(it: Iterable) -> Iterable:
-        return Progress(progress)(it, "prepare", total=len(tasks), unit="image")
+        return progress(it, "prepare", total=len(tasks), unit="image")
 
     if workers <= 1 or len(tasks) < 2:
         init_worker(*(estimator or (None, {})))
@@ -166,7 +166,7 @@ class _Job:
     keypoint_format: str | None
     estimator: tuple[str, dict] | None
     workers: int
-    progress: bool
+    progress: Progress
     log: Callable[[str], None]
 
 
@@ -205,7 +205,7 @@ def prepare_dataset(
     kind: str, raw: str | Path, out: str | Path, *, keypoints: str | Path | None = None,
     keypoint_format: str | None = None, estimator: str = "mediapipe", estimator_options: dict | None = None,
     split_from: tuple[str | Path, str | Path] | None = None, workers: int | None = None,
-    test_pairs: int | None | str = "default", seed: int = 0, progress: bool = True, log: Callable[[str], None] = print,
+    test_pairs: int | None | str = "default", seed: int = 0, progress: Progress = QUIET, log: Callable[[str], None] = print,
 ) -> PrepareReport:
     """Prepare ``raw`` (an unpacked official download of ``kind``) into ``out`` in the PATN layout.
 

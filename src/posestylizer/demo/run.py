@@ -25,7 +25,7 @@ from posestylizer.config import ExperimentConfig, load_config
 from posestylizer.demo.report import Column
 from posestylizer.metrics.collect import Collection
 from posestylizer.metrics.registry import METRICS, Metric
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 # Columns of the demo's table, all computed by the metric registry against the synthetic ground truth.
 DEMO_METRICS = ("ssim_clean", "l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt")
@@ -47,7 +47,7 @@ class DemoOptions:
     seed: int = 0
     threads: int = 0  # CPU threads for training; 0 = time a few training steps with each count and keep the fastest
     overrides: list[str] = field(default_factory=list)
-    progress: bool = True
+    progress: Progress = QUIET
 
     @property
     def reserve_seconds(self) -> float:
@@ -192,7 +192,7 @@ def run_demo(opts: DemoOptions) -> Path:
     t0 = time.perf_counter()
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    progress = Progress(opts.progress)
+    progress = opts.progress
     run_dir = out / "run"
     _log(f"[1/4] synthetic people: {opts.identities} identities x {opts.poses} poses -> {out / 'data'}")
     cfg, summary = _prepare_data(opts, out, progress)

@@ -19,6 +19,7 @@ from posestylizer.errors import ConfigError, DataError, UserError
 from posestylizer.estimators.base import PoseEstimator
 from posestylizer.estimators.mediapipe_backend import MediaPipeEstimator
 from posestylizer.estimators.openpose import OpenPoseEstimator
+from posestylizer.runtime.progress import QUIET, Progress
 
 BACKENDS = ("mediapipe", "openpose")
 
@@ -38,13 +39,13 @@ def get_estimator(name: str = "mediapipe", **options) -> PoseEstimator:
 
 def estimate_files(
     estimator: PoseEstimator, paths: Iterable[str | Path], read_image: Callable[[Path], np.ndarray],
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Progress = QUIET,
 ) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
     """Estimate every image file: ((name, keypoints) rows, problems as 'path: reason' lines for unreadable files)."""
     rows: list[tuple[str, np.ndarray]] = []
     problems: list[str] = []
     paths = [Path(p) for p in paths]
-    for path in progress(paths) if progress else paths:
+    for path in progress(paths, "estimating", unit="image"):
         try:
             image = read_image(path)
         except (DataError, UserError) as err:

@@ -41,7 +41,7 @@ from posestylizer.metrics.evaluate import evaluate
 from posestylizer.metrics.inputs import EvalOptions
 from posestylizer.metrics.write import write_reports
 from posestylizer.runtime.files import write_text_atomic
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 from posestylizer.training.run import train
 from posestylizer.training.state import CheckpointDir
 
@@ -68,7 +68,7 @@ class AblateOptions:
     eval_pairs: int = 120  # held-out pairs of the final evaluation
     curve_pairs: int = 48  # held-out pairs of every curve point
     weights_dir: str | None = None  # Inception weights for IS / mask-IS (never downloaded)
-    progress: bool = True
+    progress: Progress = QUIET
 
     def check(self) -> None:
         """One-line ConfigErrors for contradictory or missing settings."""
@@ -188,7 +188,7 @@ def table_metrics(data: StudyData, opts: AblateOptions) -> list[str]:
 def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: AblateOptions) -> dict[str, float]:
     """The final held-out evaluation of a run's exported generator; writes ``<run_dir>/eval/metrics.json|csv``."""
 
-    progress = Progress(opts.progress)
+    progress = opts.progress
     generator = load_generator(run_dir / "generator")
     collected = collect(generator, data.test, data.eval_indices, batch_size=EVAL_BATCH, progress=progress)
     # Lossless in-memory images (EVAL_IMAGES), not the paper's JPEG grids: the report and result.json say so.

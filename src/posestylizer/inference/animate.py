@@ -20,7 +20,7 @@ A frame with no person at all (after holding) repeats the previous pose; the cou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +41,8 @@ from posestylizer.inference.video import (
 from posestylizer.keypoints.maps import draw_pose
 from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, present
 from posestylizer.results.panels import panel_row
+from posestylizer.runtime.progress import QUIET, Progress
 
-Progress = Callable[[Iterable, str, int | None], Iterable]
 MIN_OUTPUT_HEIGHT = 256  # frames are enlarged (nearest) to at least this height, like the pipeline's panels
 
 
@@ -82,12 +82,8 @@ class Animation:
     seconds: dict[str, float]
 
 
-def _no_progress(it: Iterable, desc: str = "", total: int | None = None) -> Iterable:
-    return it
-
-
 def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: float | None = None,
-               max_frames: int | None = None, keep_height: int = 0, progress: Progress = _no_progress
+               max_frames: int | None = None, keep_height: int = 0, progress: Progress = QUIET
                ) -> DrivingTrack:
     """The pose track of a driving video, frames folder or pose CSV (``driving`` is a path).
 
@@ -111,7 +107,7 @@ def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: fl
         clip_fps, frames = iter_video(source.path)
         total = max_frames
     poses, kept = [], []
-    for i, frame in enumerate(progress(frames, "estimating poses", total)):
+    for i, frame in enumerate(progress(frames, "estimating poses", total=total, unit="frame")):
         if max_frames is not None and i >= max_frames:
             break
         poses.append(np.asarray(estimate(frame), dtype=KEYPOINT_DTYPE))
@@ -187,7 +183,7 @@ def compose_frames(generated: list[Image.Image], poses: np.ndarray, size: tuple[
 def animate(pipe, source, driving: str | Path, *, person=None, source_keypoints=None, side_by_side: bool = False,
             fps: float | None = None, max_frames: int | None = None,
             smoothing: SmoothingOptions | None = None, batch_size: int = 16,
-            progress: Progress = _no_progress) -> Animation:
+            progress: Progress = QUIET) -> Animation:
     """Make the person of ``source`` follow the motion of ``driving`` (module docstring).
 
     Args:
@@ -217,7 +213,7 @@ def animate(pipe, source, driving: str | Path, *, person=None, source_keypoints=
 
 def render_track(pipe, app, track: DrivingTrack, *, side_by_side: bool = False,
                  smoothing: SmoothingOptions | None = None, batch_size: int = 16,
-                 progress: Progress = _no_progress) -> Animation:
+                 progress: Progress = QUIET) -> Animation:
     """Steps 3-5 of :func:`animate` for an appearance computed once (``app``, from ``pipe.appearance``): smooth and
     retarget ``track``, render every pose and assemble the frames. ``seconds`` holds ``poses`` (smoothing and
     retargeting) and ``render`` (decoding and assembling)."""
@@ -229,7 +225,7 @@ def render_track(pipe, app, track: DrivingTrack, *, side_by_side: bool = False,
     start = time.perf_counter()
     generated = []
     chunks = range(0, len(poses), batch_size)
-    for i in progress(chunks, "rendering", len(chunks)):
+    for i in progress(chunks, "rendering", total=len(chunks), unit="batch"):
         generated += pipe.render(app, poses[i : i + batch_size], batch_size=batch_size)
     frames = compose_frames(generated, poses, pipe.size, driving=track.frames, side_by_side=side_by_side)
     times["render"] = time.perf_counter() - start

@@ -14,7 +14,6 @@ scored images); the writers here put the collected images on disk:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from posestylizer.data.dataset import PairDataset
 from posestylizer.inference.collect import Collected, collect
 from posestylizer.results.protocol import save_paper_grid
 from posestylizer.runtime.imagefiles import save_image
+from posestylizer.runtime.progress import QUIET, Progress
 
 
 def write_pngs(collected: Collected, folder: str | Path) -> Path:
@@ -73,7 +73,7 @@ def checkpoint_dataset(model, checkpoint: str | Path, data_root: str | Path, *, 
 def generate_results(
     checkpoint: str | Path, data_root: str | Path, out_dir: str | Path, *, layout: str | None = None,
     pairs_file: str | Path | None = None, preset: str | None = None, device: str = "cpu", precision: str = "fp32",
-    batch_size: int = 16, write_grids: bool = True, progress: Callable[[Iterable, str], Iterable] | None = None,
+    batch_size: int = 16, write_grids: bool = True, progress: Progress = QUIET,
 ) -> GeneratedResults:
     """Run ``load_generator(checkpoint)`` over the test pairs of ``data_root`` and write the result files.
 
@@ -89,7 +89,7 @@ def generate_results(
         preset: for an authors' ``.pth``, which paper model it is (``market``, ``fashion``).
         precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto`` (:func:`~posestylizer.runtime.precision.inference_precision`;
             autocast on the model's device).
-        progress: ``(iterable, description) -> iterable`` wrapper, e.g. a tqdm bar.
+        progress: the progress bars of the command.
     """
 
     model = load_generator(checkpoint, device=device, preset=preset)

@@ -29,9 +29,9 @@ from posestylizer.results.panels import compose_grid, pair_panels
 from posestylizer.results.protocol import pair_filename, paper_grid_bytes, split_grid, to_uint8
 from posestylizer.runtime.imagefiles import read_photo
 from posestylizer.runtime.precision import autocast, inference_precision
+from posestylizer.runtime.progress import QUIET, Progress
 
 # ``(iterable, description) -> iterable``: a Progress object or any wrapper of that shape (e.g. a tqdm call).
-ProgressWrap = Callable[[Iterable, str], Iterable]
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,13 @@ def pairs_of_batch(batch: dict, fake: torch.Tensor) -> list[CollectedPair]:
 
 
 def collect_batches(generate: Callable[[dict], torch.Tensor], batches: Iterable[dict], description: str,
-                    progress: ProgressWrap | None = None) -> Collected:  # fmt: skip
+                    progress: Progress = QUIET) -> Collected:  # fmt: skip
     """Run ``generate(batch) -> (B, 3, H, W)`` in [-1, 1] on collated batches (under ``no_grad``) and keep the pairs.
 
     For batches already in memory (the held-out curve reads its pairs once per run); :func:`collect` reads them."""
     pairs: list[CollectedPair] = []
     with torch.no_grad():
-        for batch in progress(batches, "generating") if progress else batches:
+        for batch in progress(batches, "generating", unit="batch"):
             pairs += pairs_of_batch(batch, generate(batch))
     return Collected(pairs, description)
 
@@ -178,7 +178,7 @@ class _Batches:
 
 def collect(generator: torch.nn.Module, dataset, indices: Sequence[int] | None = None, *,
             device: torch.device | str | None = None, precision: str = "fp32", batch_size: int = 16,
-            progress: ProgressWrap | None = None, description: str | None = None) -> Collected:  # fmt: skip
+            progress: Progress = QUIET, description: str | None = None) -> Collected:  # fmt: skip
     """Generate the pairs ``dataset[indices]`` (all, in order, by default) in eval mode, ``batch_size`` at a time.
 
     Args:
@@ -189,7 +189,7 @@ def collect(generator: torch.nn.Module, dataset, indices: Sequence[int] | None =
         precision: ``fp32``, ``bf16``, ``fp16`` (CUDA) or ``auto``.
         batch_size: pairs per generator call (on CPU the batch size can change the last bit of an output: keep it
             fixed to compare numbers).
-        progress: ``(iterable, description) -> iterable`` wrapper over the batches.
+        progress: the progress bars of the command (a bar over the batches).
         description: the source line of the reports (default: the dataset's folder and the pair count).
     """
     indices = list(range(len(dataset))) if indices is None else list(indices)

@@ -160,8 +160,7 @@ def fid(inputs: EvalInputs, name: str) -> MetricResult:
             stats, n_ref, cache = {"mu": z["mu"], "sigma": z["sigma"]}, int(z["n"]) if "n" in z else -1, ref
     else:
         stats, n_ref, cache = reference_statistics(
-            inception(inputs), ref, o.cache_dir, read_image,
-            lambda files: inputs.progress(files, "FID reference features", unit="image"))  # fmt: skip
+            inception(inputs), ref, o.cache_dir, read_image, inputs.progress)
     features = _features(inputs, padded=False)[FID_FEATURE]
     details = {"reference": str(ref), "n_reference": n_ref}
     if features.shape[0] < 2:

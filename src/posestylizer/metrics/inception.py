@@ -21,6 +21,7 @@ from posestylizer.errors import DataError
 from posestylizer.metrics.batching import shape_batches
 from posestylizer.runtime.files import atomic_path
 from posestylizer.runtime.imagefiles import image_files
+from posestylizer.runtime.progress import QUIET, Progress
 
 IS_FEATURE = "logits_unbiased"
 FID_FEATURE = "2048"
@@ -102,7 +103,7 @@ def list_images(folder: str | Path) -> list[Path]:
 
 def reference_statistics(
     extractor: InceptionFeatures, folder: str | Path, cache_dir: str | Path | None,
-    read_image, progress=None,
+    read_image, progress: Progress = QUIET,
 ) -> tuple[dict[str, np.ndarray], int, Path | None]:
     """FID statistics (mu, sigma) of every image in ``folder``, cached on disk.
 
@@ -111,7 +112,7 @@ def reference_statistics(
 
     Args:
         read_image: ``path -> uint8 (H, W, 3)``; the same lossless reader the evaluation uses.
-        progress: optional ``iterable -> iterable`` wrapper (e.g. tqdm).
+        progress: the progress bars of the command.
     """
     files = list_images(folder)
     if not files:
@@ -126,7 +127,7 @@ def reference_statistics(
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as z:
             return {"mu": z["mu"], "sigma": z["sigma"]}, int(z["n"]), cache
-    it = progress(files) if progress else files
+    it = progress(files, "FID reference features", unit="image")
     feats = extractor(read_image(p) for p in it)[FID_FEATURE]
     stats = feature_statistics(feats)
     if cache is not None:

@@ -46,22 +46,11 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
         with open(tmp, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
-            _test_pause()
             os.fsync(fh.fileno())  # the rename must never publish a file whose bytes are still in the page cache only
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _test_pause() -> None:
-    """Sleep ``$POSESTYLIZER_TEST_WRITE_PAUSE`` seconds between writing and publishing a file: the crash tests set it
-    so that a kill -9 can land while a checkpoint is half-written (unset: no pause)."""
-    pause = os.environ.get("POSESTYLIZER_TEST_WRITE_PAUSE")
-    if pause:
-        import time
-
-        time.sleep(float(pause))
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import torch.distributed as dist
 
 from posestylizer.errors import CheckpointError, TrainingDiverged
 from posestylizer.runtime.files import atomic_file, write_text_atomic
+from posestylizer.runtime.progress import Progress
 from posestylizer.training.distributed import DistInfo, broadcast_from_main
 from posestylizer.training.loop import Trainer, reduce_stats
 from posestylizer.training.state import CheckpointDir
@@ -155,18 +156,14 @@ class FiniteLosses(Hook):
 class ProgressBar(Hook):
     """tqdm on stderr: iterations of the epoch schedule, or seconds of a time budget; shows the latest losses."""
 
-    def __init__(self, trainer: Trainer, log: ScalarLog) -> None:
-        from posestylizer.runtime.progress import (
-            Progress,  # the package's one bar convention: off when stderr is no terminal
-        )
-
+    def __init__(self, trainer: Trainer, log: ScalarLog, progress: Progress) -> None:
         self.log, policy = log, trainer.policy
         if policy.budgeted:
-            self.bar = Progress().bar("train", total=round(policy.time_budget), initial=round(policy.elapsed), unit="s",
+            self.bar = progress.bar("train", total=round(policy.time_budget), initial=round(policy.elapsed), unit="s",
                                       leave=True,
                                       bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}{postfix}]")
         else:
-            self.bar = Progress().bar("train", total=trainer.total_steps, initial=trainer.step, unit="it", leave=True)
+            self.bar = progress.bar("train", total=trainer.total_steps, initial=trainer.step, unit="it", leave=True)
         self._describe(trainer)
 
     def _describe(self, trainer: Trainer) -> None:

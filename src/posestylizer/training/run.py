@@ -29,6 +29,7 @@ import numpy as np
 
 from posestylizer.config import ExperimentConfig
 from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.runtime.progress import QUIET, Progress
 from posestylizer.training.distributed import DistInfo, barrier
 from posestylizer.training.hooks import (
     Checkpoints,
@@ -138,7 +139,7 @@ def train(
     sample_data=None,
     max_steps: int = 0,
     time_budget: float | None = None,
-    progress: bool = True,
+    progress: Progress = QUIET,
     perceptual="auto",
     extra_hooks: Sequence[Hook] = (),
 ) -> RunResult:
@@ -156,7 +157,7 @@ def train(
         max_steps: stop (and checkpoint) after this many iterations in total, 0 = run to the end.
         time_budget: seconds of training, the same as ``train.time_budget`` in ``cfg`` (which is left unchanged):
             the epoch schedule's LR shape is stretched over this wall time and the run stops when it is spent.
-        progress: show a progress bar (main rank).
+        progress: the progress bars of the command (the main rank shows the training bar); :data:`QUIET` = none.
         perceptual: passed to the Trainer ("auto" loads what ``cfg.loss`` asks for).
         extra_hooks: more hooks (e.g. held-out evaluation), run before the same iteration's checkpoint.
     """
@@ -184,15 +185,15 @@ def train(
                      last_losses=hooks[0].last, trainer=trainer)  # fmt: skip
 
 
-def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: bool, extra: Sequence[Hook] = ()) -> list[Hook]:
+def _hooks(trainer: Trainer, run_dir: Path, sample_data, progress: Progress, extra: Sequence[Hook] = ()) -> list[Hook]:
     """Scalar log (first), loss check, progress bar, sample grids, the ``extra`` hooks and checkpoints, in the order
     they run after each step."""
     t, info = trainer.cfg.train, trainer.dist
     main_dir = run_dir if info.is_main else None
     log = ScalarLog(main_dir, info, t.log_every, t.batch_size, resume_step=trainer.step)
     hooks: list[Hook] = [log]
-    if info.is_main and progress:
-        hooks.append(ProgressBar(trainer, log))
+    if info.is_main and progress.enabled:
+        hooks.append(ProgressBar(trainer, log, progress))
     grid_batch = fixed_batch(sample_data, 6) if info.is_main else None
     hooks.append(SampleGrids(main_dir, t.sample_every, sample_grid, grid_batch))
     checkpoints = Checkpoints(run_dir, info, t.checkpoint_every, t.keep_last, start_step=trainer.step)
@@ -267,7 +268,7 @@ def resolve_run(
     ``data`` and ``vgg_weights`` are paths and are set as such (never parsed as override text); they win over the
     same keys in ``overrides``. A resumed run reads its saved ``config.yaml``; overrides apply on top.
     """
-    from posestylizer.config import load_config, set_value
+    from posestylizer.config import PRESETS, load_config, set_value
 
     checkpoint = None
     if resume:
@@ -276,7 +277,7 @@ def resolve_run(
         cfg = load_config(path=run_dir_of(checkpoint) / "config.yaml", overrides=overrides)
     else:
         if not preset and not config_file:
-            raise ConfigError("choose a preset (--preset market|fashion|synthetic) or a --config FILE")
+            raise ConfigError(f"choose a preset (--preset {'|'.join(PRESETS)}) or a --config FILE")
         cfg = load_config(preset, path=config_file, overrides=overrides)
         run_dir = Path(out) if out else Path("runs") / cfg.name
     if data:
@@ -319,7 +320,7 @@ def load_datasets(cfg: ExperimentConfig, info: DistInfo):
 
 
 def run_training(
-    *, init_from: list[str] | None = None, max_steps: int = 0, progress: bool = True, **command_line
+    *, init_from: list[str] | None = None, max_steps: int = 0, progress: Progress = QUIET, **command_line
 ) -> RunResult:
     """What ``posestylizer train`` does, single-process or as one torchrun rank.
 

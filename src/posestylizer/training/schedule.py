@@ -34,11 +34,6 @@ class LinearDecay:
         return 1.0 - max(0, e + 1 + self.epoch_count - self.niter) / float(self.niter_decay + 1)
 
 
-def epoch_factor(epoch: int, niter: int, niter_decay: int) -> float:
-    """LR factor used while training 1-based ``epoch``."""
-    return LinearDecay(niter, niter_decay)(epoch - 1)
-
-
 def budget_factor(fraction: float, niter: int, niter_decay: int) -> float:
     """The same shape stretched over a wall-clock budget: ``fraction`` of the budget spent -> LR factor.
 

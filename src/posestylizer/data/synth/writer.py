@@ -20,7 +20,7 @@ from posestylizer.data.synth.identity import Identity, sample_identity
 from posestylizer.data.synth.pose import Pose, sample_pose
 from posestylizer.data.synth.render import Renderer
 from posestylizer.errors import DataError
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 
 SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")
@@ -186,7 +186,7 @@ def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_
 
 
 def write_dataset(out: str | Path, preset: str = "market", identities: int = 50, poses: int = 10, seed: int = 0, *,
-                  test_fraction: float = 0.2, progress: bool = False) -> SynthSummary:  # fmt: skip
+                  test_fraction: float = 0.2, progress: Progress = QUIET) -> SynthSummary:  # fmt: skip
     """Render a synthetic PATN-layout dataset into ``out`` (deterministic for a seed) and return what was written.
 
     Person ``i`` of a seed looks and moves the same whatever ``identities`` is; only the split depends on it.
@@ -199,7 +199,7 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
         poses: images per person; at least 2 (a pair needs two).
         seed: everything is a function of it.
         test_fraction: share of the people in the test split (at least one person each side).
-        progress: show a progress bar.
+        progress: the progress bars of the command.
     """
     layout = synth_layout(preset)
     if identities < 2:
@@ -214,7 +214,7 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
             folder.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(layout.image_size)
     annotations: dict[str, list] = {phase: [] for phase in PHASES}
-    for idx in Progress(progress)(range(identities), f"synth {preset}", unit="person"):
+    for idx in progress(range(identities), f"synth {preset}", unit="person"):
         ident, phase = sample_identity(idx, seed, preset), phase_of[idx]
         annotations[phase] += _write_person(out, layout, renderer, ident, phase, preset, poses, seed)
     pairs = {}
