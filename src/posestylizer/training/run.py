@@ -51,7 +51,7 @@ from posestylizer.training.hooks import (
     read_scalars,
 )
 from posestylizer.training.loop import Trainer
-from posestylizer.training.schedule import Clock, StopFlag
+from posestylizer.training.schedule import Clock, StopFlag, fits_in_memory
 from posestylizer.training.state import CheckpointDir, load_state
 
 # read_scalars is re-exported: run folders are read through this module.
@@ -234,7 +234,8 @@ def _loop(trainer: Trainer, hooks: list[Hook], max_steps: int) -> tuple[str, flo
         reason = _stop_reason(trainer, False, max_steps)
         if reason is None:
             for batch in batches():
-                stats = trainer.train_step(batch)
+                with fits_in_memory(trainer.local_batch, trainer.dist.device):
+                    stats = trainer.train_step(batch)
                 interrupted = clock.tick(stop.requested)
                 call("after_step", stats)
                 reason = _stop_reason(trainer, interrupted, max_steps)
