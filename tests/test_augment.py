@@ -30,11 +30,11 @@ from posestylizer.augment.render import JPEG_QUALITY
 from posestylizer.augment.run import MANIFEST
 from posestylizer.checkpoints.native import load_generator
 from posestylizer.cli import main
-from posestylizer.data.dataset import image_to_tensor, read_image
 from posestylizer.data.formats import read_annotations, write_annotations
 from posestylizer.data.layouts import get_layout
 from posestylizer.keypoints.maps import heatmaps
-from posestylizer.results.protocol import to_uint8
+from posestylizer.results.protocol import image_to_tensor, to_uint8
+from posestylizer.runtime.imagefiles import read_image
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 MARKET_RE = re.compile(r"([-\d]+)_c(\d)")  # how Market-1501 loaders (e.g. torchreid) read person id and camera

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from posestylizer.config import load_config
-from posestylizer.data import PairDataset, read_image, write_dataset, write_heatmaps
+from posestylizer.data import PairDataset, write_dataset, write_heatmaps
 from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import heatmaps, pose_mask
 from posestylizer.keypoints.vocab import FLIP_INDEX
+from posestylizer.runtime.imagefiles import read_image
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +108,13 @@ def test_wrong_image_size_for_layout(root):
 def test_a_clean_check_is_remembered_by_file_sizes_and_times(root, tmp_path, monkeypatch):
     import shutil
 
-    from posestylizer.data import check
+    from posestylizer.data import dataset
 
     data = tmp_path / "copy"
     shutil.copytree(root, data)
     calls = []
-    real = check.check_dataset
-    monkeypatch.setattr(check, "check_dataset", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = dataset.check_dataset
+    monkeypatch.setattr(dataset, "check_dataset", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     listing = sorted(p.name for p in data.iterdir())
     PairDataset(data, "train"), PairDataset(data, "train")
     assert len(calls) == 1  # the second construction decodes nothing

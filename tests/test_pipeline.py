@@ -12,7 +12,6 @@ from PIL import Image
 from pipeline_helpers import full_body_sample, small_checkpoint, street_scene
 
 import posestylizer
-from posestylizer.data.dataset import image_to_tensor
 from posestylizer.errors import (
     CheckpointError,
     ConfigError,
@@ -26,6 +25,7 @@ from posestylizer.inference.framing import FRAMINGS, ankle_bottom, face_top, tor
 from posestylizer.keypoints.library import pose_names
 from posestylizer.keypoints.maps import heatmaps
 from posestylizer.keypoints.vocab import present
+from posestylizer.results.protocol import image_to_tensor
 
 need("mediapipe")
 

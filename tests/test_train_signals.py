@@ -63,3 +63,25 @@ def test_max_steps_zero_is_refused(tmp_path, capsys):
               "--max-steps", "0"])
     assert exit_info.value.code == 2
     assert "--max-steps: expected a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("message", [
+    "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to allocate "
+    "68719476736 bytes.",
+    "CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 15.77 GiB total capacity)",
+])  # fmt: skip
+def test_a_batch_that_does_not_fit_is_one_line(tmp_path, capsys, monkeypatch, message):
+    from posestylizer.training.loop import Trainer
+
+    write_dataset(tmp_path / "data", "market", identities=4, poses=2, seed=0)
+
+    def allocate(self, batch):  # what the allocator raises for a batch far too large
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(Trainer, "train_step", allocate)
+    argv = ["train", "--preset", "synthetic", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+            "--quiet", *TINY[:-2], "data.num_workers=0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train.batch_size=4 does not fit in memory on cpu" in err[0], err
+    assert "lower train.batch_size" in err[0]

@@ -14,12 +14,12 @@ from posestylizer.checkpoints.contract import InputContract
 from posestylizer.checkpoints.native import save_generator
 from posestylizer.cli import main
 from posestylizer.config import ModelConfig
-from posestylizer.data.dataset import image_to_tensor
 from posestylizer.data.formats import write_annotations
 from posestylizer.experiments.adapn_maps import adanorm_maps
 from posestylizer.keypoints import to_openpose_json
 from posestylizer.keypoints.maps import heatmaps
 from posestylizer.models import Generator
+from posestylizer.results.protocol import image_to_tensor
 
 SIZE = (64, 32)
 

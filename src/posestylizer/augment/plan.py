@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from posestylizer.data.layouts import Layout
-from posestylizer.errors import ConfigError
+from posestylizer.errors import ConfigError, MissingKeypointsError
 from posestylizer.inference.framing import Framing, frame_box
 from posestylizer.inference.retarget import retarget
+from posestylizer.keypoints import read_pose_records
+from posestylizer.keypoints.library import library_pose, pose_names
 from posestylizer.keypoints.vocab import LEGS, TORSO_CORNERS, present
 
 POSE_SOURCES = ("dataset", "library")
@@ -107,7 +109,6 @@ def dataset_poses(sources: dict[str, np.ndarray]) -> list[Pose]:
 
 def library_poses(size: tuple[int, int], framing: Framing) -> list[Pose]:
     """Every library pose placed in a model image framed as the training images are."""
-    from posestylizer.keypoints.library import library_pose, pose_names
 
     return [Pose(name, "library", library_pose(name, size, framing)) for name in pose_names()]
 
@@ -115,8 +116,6 @@ def library_poses(size: tuple[int, int], framing: Framing) -> list[Pose]:
 def file_poses(path: Path, size: tuple[int, int], framing: Framing) -> list[Pose]:
     """Every pose of a keypoint file (PATN CSV, OpenPose, COCO JSON) framed into a model image as ``generate``
     frames a target from a file; records that cannot be framed (no torso, no face and ankle) are left out."""
-    from posestylizer.errors import MissingKeypointsError
-    from posestylizer.keypoints import read_pose_records
 
     poses = []
     for i, rec in enumerate(read_pose_records(path)):

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 
 from posestylizer.augment.plan import Chunk, Job
-from posestylizer.data.dataset import image_to_tensor, read_image
 from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import heatmaps
-from posestylizer.results.protocol import to_uint8
-from posestylizer.runtime.imagefiles import save_image
+from posestylizer.results.protocol import image_to_tensor, to_uint8
+from posestylizer.runtime.imagefiles import read_image, save_image
 from posestylizer.runtime.precision import PrecisionChoice, autocast
 
 JPEG_QUALITY = 95  # as `posestylizer data resize` writes dataset images

@@ -39,9 +39,16 @@ from posestylizer.augment.plan import (
     usable,
 )
 from posestylizer.augment.render import Renderer, remove_stale_temporaries, write_outputs
+from posestylizer.checkpoints.native import CONFIG, WEIGHTS, load_generator, require_contract
+from posestylizer.data.formats import read_annotations
+from posestylizer.data.layouts import get_layout
 from posestylizer.errors import ConfigError, DataError
+from posestylizer.inference.framing import framing_for
 from posestylizer.runtime.files import write_text_atomic
+from posestylizer.runtime.imagefiles import IMAGE_EXTS
+from posestylizer.runtime.precision import inference_precision
 from posestylizer.runtime.progress import Progress
+from posestylizer.training.distributed import init_distributed, resolve_device, shutdown_distributed
 
 MANIFEST = "augment-manifest.csv"
 RECORD = "augment.json"
@@ -114,8 +121,6 @@ def join_torchrun(device_name: str):
     different times after a resume. A group the caller already made is used as it is."""
     import torch.distributed as dist
 
-    from posestylizer.training.distributed import init_distributed, resolve_device
-
     if device_name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {device_name}: CUDA is not available here; use --device cpu")
     made = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
@@ -129,7 +134,6 @@ def join_torchrun(device_name: str):
 
 def file_digest(path: Path) -> str:
     """sha256 hex of the checkpoint's weights (the folder's model.safetensors, or the file itself)."""
-    from posestylizer.checkpoints.native import CONFIG, WEIGHTS
 
     if path.is_dir():
         path = path / "generator" if not (path / CONFIG).is_file() and (path / "generator").is_dir() else path
@@ -145,8 +149,6 @@ def read_sources(image_dir: Path, annotation: Path, layout) -> tuple[dict[str, n
     """(usable sources {name: (18, 2) keypoints}, how many have no usable pose, how many annotated images are
     missing). Images in the folder without an annotation row count as having no pose; distractors (Market's
     ``-1``/``0000`` ids) are not people and are left out."""
-    from posestylizer.data.formats import read_annotations
-    from posestylizer.runtime.imagefiles import IMAGE_EXTS
 
     if not image_dir.is_dir():
         raise DataError(f"{image_dir}: training image folder not found (a PATN-layout dataset holds train/ and its "
@@ -222,11 +224,6 @@ def _gather(value, info) -> list:
 
 def run_augment(opts: AugmentOptions) -> AugmentSummary | None:
     """Run (or resume) an augmentation; the summary on the first process, None on the others (module docstring)."""
-    from posestylizer.checkpoints.native import load_generator, require_contract
-    from posestylizer.data.layouts import get_layout
-    from posestylizer.inference.framing import framing_for
-    from posestylizer.runtime.precision import inference_precision
-    from posestylizer.training.distributed import shutdown_distributed
 
     check_options(opts)
     start = time.perf_counter()

@@ -53,10 +53,10 @@ def _expand(items: list[str]) -> list[Path]:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
-    from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import write_annotations
     from posestylizer.estimators import estimate_files, get_estimator
     from posestylizer.keypoints.vocab import present
+    from posestylizer.runtime.imagefiles import read_image
     from posestylizer.runtime.progress import Progress
 
     check_not_an_input(args.out, args.images, "--out")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from posestylizer.data.check import CheckReport, check_dataset, image_problem
-from posestylizer.data.dataset import PairDataset, flip_keypoints, image_to_tensor, read_image, write_heatmaps
+from posestylizer.data.dataset import PairDataset, flip_keypoints, write_heatmaps
 from posestylizer.data.formats import (
     Problem,
     parse_annotations,
@@ -40,14 +40,12 @@ __all__ = [
     "flip_keypoints",
     "get_layout",
     "image_problem",
-    "image_to_tensor",
     "make_pairs",
     "mask_path",
     "pairable",
     "parse_annotations",
     "parse_pairs",
     "read_annotations",
-    "read_image",
     "read_pairs",
     "render_sample",
     "validate_keypoints",

@@ -22,38 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from posestylizer.data.check import check_dataset
 from posestylizer.data.formats import read_annotations, read_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
-from posestylizer.errors import DataError, ImageFileError
+from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import heatmaps, pose_mask
 from posestylizer.keypoints.vocab import FLIP_INDEX, KEYPOINT_DTYPE, NUM_KEYPOINTS, present
+from posestylizer.results.protocol import image_to_tensor
 from posestylizer.runtime.files import user_cache_dir, write_text_atomic
-from posestylizer.runtime.imagefiles import read_photo
-
-
-def evenly_spaced(n: int, count: int) -> list[int]:
-    """``count`` item indices spread evenly over ``range(n)`` (all of them when ``count >= n``), sorted and distinct:
-    the held-out pairs the demo and the ablation study evaluate, and the sample grids' fixed pairs."""
-    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))}) if n else []
-
-
-def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`~posestylizer.runtime.imagefiles.read_photo`:
-    EXIF orientation applied, gray/CMYK/16-bit/transparent converted); DataError if unreadable or not ``size``."""
-    try:
-        arr = read_photo(path)
-    except ImageFileError as err:
-        raise DataError(f"{err}; replace the file" if Path(path).exists() else str(err)) from None
-    if size is not None and arr.shape[:2] != tuple(size):
-        h, w = arr.shape[:2]
-        raise DataError(f"{path}: image is {h}x{w}, the dataset layout expects {size[0]}x{size[1]} (H x W)")
-    return arr
-
-
-def image_to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W, 3) -> float32 (3, H, W) in [-1, 1], as ToTensor + Normalize(0.5, 0.5) computes it (§1.7)."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255)
-    return x.sub_(0.5).div_(0.5)
+from posestylizer.runtime.imagefiles import read_image
 
 
 def flip_keypoints(keypoints: np.ndarray, width: int) -> np.ndarray:
@@ -93,7 +70,6 @@ def check_once(root: Path, layout: Layout, phase: str) -> None:
     so the verdict is kept under the files' names, sizes and modification times: an unchanged dataset is decoded once.
     Only clean verdicts are cached (a failing check must print its report every time).
     """
-    from posestylizer.data.check import check_dataset
 
     fingerprint = _check_fingerprint(root, layout, phase)
     key = hashlib.sha256(f"{root.resolve()}\0{phase}".encode()).hexdigest()[:24]

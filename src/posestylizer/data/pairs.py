@@ -56,3 +56,9 @@ def make_pairs(
         order = np.random.RandomState(seed).permutation(len(pairs))[:max_pairs]
         pairs = [pairs[i] for i in order]
     return pairs
+
+
+def evenly_spaced(n: int, count: int) -> list[int]:
+    """``count`` item indices spread evenly over ``range(n)`` (all of them when ``count >= n``), sorted and distinct:
+    the held-out pairs the demo and the ablation study evaluate, and the sample grids' fixed pairs."""
+    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n))}) if n else []

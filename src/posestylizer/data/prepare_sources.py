@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from posestylizer.data.formats import read_annotations
 from posestylizer.errors import DataError
 from posestylizer.runtime.imagefiles import image_files
 
@@ -118,7 +119,6 @@ def split_from_lists(
 ) -> tuple[list[RawImage], list[RawImage]]:
     """Images re-assigned to the phase of the annotation CSV that names them (e.g. the authors' own split), and
     the images neither CSV names."""
-    from posestylizer.data.formats import read_annotations
 
     phase_of: dict[str, str] = {}
     for phase, path in (("train", train), ("test", test)):

@@ -17,6 +17,7 @@ from posestylizer.data.pairs import pairable
 from posestylizer.data.prepare_keypoints import Frame
 from posestylizer.data.prepare_sources import RawImage
 from posestylizer.errors import UserError
+from posestylizer.estimators import get_estimator
 from posestylizer.runtime.files import atomic_path
 
 # Why an image is left out, as the report words it (keys are what the journal stores).
@@ -67,8 +68,6 @@ def init_worker(name: str | None, options: dict) -> None:
     global _ESTIMATOR
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker: the pool is the parallelism
     if name is not None:
-        from posestylizer.estimators import get_estimator
-
         _ESTIMATOR = get_estimator(name, **options)
 
 

@@ -183,7 +183,8 @@ def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: floa
 def run_demo(opts: DemoOptions) -> Path:
     """Run the demo and return the path of ``report.html``."""
     from posestylizer.checkpoints.native import load_generator
-    from posestylizer.data.dataset import PairDataset, evenly_spaced
+    from posestylizer.data.dataset import PairDataset
+    from posestylizer.data.pairs import evenly_spaced
     from posestylizer.demo.report import write_report
     from posestylizer.models import Generator, init_generator_weights
     from posestylizer.training.run import read_scalars

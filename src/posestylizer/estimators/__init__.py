@@ -17,6 +17,8 @@ import numpy as np
 
 from posestylizer.errors import ConfigError, DataError, UserError
 from posestylizer.estimators.base import PoseEstimator
+from posestylizer.estimators.mediapipe_backend import MediaPipeEstimator
+from posestylizer.estimators.openpose import OpenPoseEstimator
 from posestylizer.runtime.progress import QUIET, Progress
 
 BACKENDS = ("mediapipe", "openpose")
@@ -29,12 +31,8 @@ def get_estimator(name: str = "mediapipe", **options) -> PoseEstimator:
     ``crop_scale``, ``model_complexity`` (see :class:`~posestylizer.estimators.mediapipe_backend.MediaPipeEstimator`);
     openpose ``weights``, ``device``, ``scales``."""
     if name == "mediapipe":
-        from posestylizer.estimators.mediapipe_backend import MediaPipeEstimator
-
         return MediaPipeEstimator(**options)
     if name == "openpose":
-        from posestylizer.estimators.openpose import OpenPoseEstimator
-
         return OpenPoseEstimator(**options)
     raise ConfigError(f"unknown pose estimator '{name}': choose one of {', '.join(BACKENDS)}")
 

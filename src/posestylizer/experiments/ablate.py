@@ -22,17 +22,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posestylizer.checkpoints.native import load_generator
+from posestylizer.checkpoints.pretrained import STANDARD_NAMES, resolve_weights
 from posestylizer.config import ExperimentConfig, load_config, set_value
-from posestylizer.data.dataset import evenly_spaced
+from posestylizer.data.dataset import PairDataset
+from posestylizer.data.pairs import evenly_spaced
+from posestylizer.data.synth import mask_dir
 from posestylizer.errors import ConfigError, DataError
 from posestylizer.experiments.curves import HeldOutCurve
+from posestylizer.experiments.figure import write_fig7
 from posestylizer.experiments.params import count_parameters, parameter_table
 from posestylizer.experiments.recipe import check_same_recipe, data_identity, recipe_hash, run_recipe
-from posestylizer.experiments.table import TABLE_METRICS
+from posestylizer.experiments.table import TABLE_METRICS, collect_study, write_table
 from posestylizer.experiments.variants import Variant, load_variants
+from posestylizer.inference.collect import collect
 from posestylizer.metrics.collect import LOSSLESS
+from posestylizer.metrics.evaluate import evaluate
+from posestylizer.metrics.inputs import EvalOptions
+from posestylizer.metrics.write import write_reports
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.progress import QUIET, Progress
+from posestylizer.training.run import train
+from posestylizer.training.state import CheckpointDir
 
 INCEPTION_METRICS = ("is_paper", "mask_is_paper")
 EVAL_BATCH = 16  # pairs per generator call of the final evaluation (fixed: it can change an output's last bit)
@@ -141,8 +152,6 @@ class StudyData:
 
 def load_study_data(cfg: ExperimentConfig, opts: AblateOptions) -> StudyData:
     """Both splits of ``cfg.data.root`` (DataError naming what is missing) and the evenly spaced held-out pairs."""
-    from posestylizer.data.dataset import PairDataset
-    from posestylizer.data.synth import mask_dir
 
     root = Path(cfg.data.root)
     if not root.is_dir():
@@ -164,8 +173,6 @@ def inception_available(weights_dir: str | None) -> bool:
     downloaded. A ``weights_dir`` without the file is a WeightsError (the user asked for it)."""
     import torch
 
-    from posestylizer.checkpoints.pretrained import STANDARD_NAMES, resolve_weights
-
     if weights_dir:
         resolve_weights("inception", weights_dir)  # raises the one-line error when the file is not there
         return True
@@ -180,11 +187,6 @@ def table_metrics(data: StudyData, opts: AblateOptions) -> list[str]:
 
 def evaluate_run(run_dir: Path, data: StudyData, metrics: list[str], opts: AblateOptions) -> dict[str, float]:
     """The final held-out evaluation of a run's exported generator; writes ``<run_dir>/eval/metrics.json|csv``."""
-    from posestylizer.checkpoints.native import load_generator
-    from posestylizer.inference.collect import collect
-    from posestylizer.metrics.evaluate import evaluate
-    from posestylizer.metrics.inputs import EvalOptions
-    from posestylizer.metrics.write import write_reports
 
     progress = opts.progress
     generator = load_generator(run_dir / "generator")
@@ -226,8 +228,6 @@ def _add_timing(run_dir: Path, **seconds: float) -> dict[str, float]:
 
 def train_run(spec: RunSpec, data: StudyData, opts: AblateOptions):
     """Train (or continue) one run with the held-out curve hook; returns the RunResult."""
-    from posestylizer.training.run import train
-    from posestylizer.training.state import CheckpointDir
 
     latest = CheckpointDir(spec.run_dir / "checkpoints").latest()
     curve = HeldOutCurve(spec.run_dir, data.test, data.curve_indices, opts.curve_every)
@@ -319,8 +319,6 @@ def write_study_report(out: str | Path) -> list[Path]:
 
     ConfigError (one line naming both runs) when a variant's seeds ran different recipes; finished runs of a variant
     that no longer exists are reported on stderr and under the table."""
-    from posestylizer.experiments.figure import write_fig7
-    from posestylizer.experiments.table import collect_study, write_table
 
     study = collect_study(out)
     for line in study.unknown:

@@ -24,6 +24,9 @@ import numpy as np
 import torch
 
 from posestylizer.errors import DataError
+from posestylizer.inference import PoseStylizerPipeline
+from posestylizer.inference.inputs import load_image
+from posestylizer.keypoints import read_pose_records, rescale
 from posestylizer.keypoints.maps import heatmaps
 
 # Decoder norms are named decoder.fg_blocks.<i>.norm<j> (models/generator.py); "Dec i" counts blocks from 1 like the
@@ -123,7 +126,6 @@ def read_source_pose(path: str | Path, source: str | Path, photo_size: tuple[int
     A file with several images (a dataset's PATN annotation CSV, a COCO file) gives the row of the source photo's
     file name. Returns float (18, 2) (y, x) pixels of the photo (of size ``photo_size`` (H, W)), -1 = missing.
     """
-    from posestylizer.keypoints import read_pose_records, rescale
 
     path = Path(path)
     if not path.is_file():
@@ -150,8 +152,6 @@ def adanorm_maps(checkpoint: str | Path, source: str | Path, *, source_pose: str
         estimator: pose estimator for the pipeline (see :class:`~posestylizer.inference.PoseStylizerPipeline`).
         pipeline: an already built pipeline to use instead of loading ``checkpoint``.
     """
-    from posestylizer.inference import PoseStylizerPipeline
-    from posestylizer.inference.inputs import load_image
 
     pipe = pipeline or PoseStylizerPipeline.from_pretrained(checkpoint, device=device, estimator=estimator)
     kp = None

@@ -17,6 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from posestylizer.inference.collect import collect_batches
+from posestylizer.metrics.evaluate import evaluate
+from posestylizer.metrics.inputs import EvalOptions
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.training.hooks import Hook
 
@@ -84,9 +87,6 @@ class HeldOutCurve(Hook):
 def evaluate_generator(generate, batches: list[dict]) -> dict[str, float]:
     """Mean L1 and paper SSIM over the pairs of ``batches`` (lossless in-memory images, as the study's final
     evaluation); ``generate(batch)`` gives (B, 3, H, W) in [-1, 1]."""
-    from posestylizer.inference.collect import collect_batches
-    from posestylizer.metrics.evaluate import evaluate
-    from posestylizer.metrics.inputs import EvalOptions
 
     collection = collect_batches(generate, batches, "held-out curve").lossless()
     report = evaluate(collection, EvalOptions(protocol="paper", metrics=list(CURVE_METRICS)))

@@ -16,6 +16,8 @@ from posestylizer.errors import ConfigError
 from posestylizer.experiments.recipe import check_same_recipe
 from posestylizer.experiments.variants import Variant, load_variant
 from posestylizer.metrics.collect import IMAGE_KINDS, LOSSLESS
+from posestylizer.metrics.registry import METRICS
+from posestylizer.metrics.write import csv_text, json_safe
 from posestylizer.runtime.files import write_text_atomic
 
 SPREAD = "half the range over seeds, (max - min) / 2"
@@ -86,8 +88,6 @@ def table_columns(rows: list[Row]) -> list[str]:
 
 
 def _header(metric: str) -> str:
-    from posestylizer.metrics.registry import METRICS
-
     m = METRICS[metric]
     return f"{m.label} {'↑' if m.higher_is_better else '↓'}"
 
@@ -145,7 +145,6 @@ def csv_rows(rows: list[Row]) -> list[dict]:
 def write_table(out: str | Path, study: Study | None = None) -> tuple[Path, Path] | None:
     """``<out>/table.md`` and ``<out>/table.csv`` from the finished runs (``study``: already collected from ``out``);
     None when there is none yet."""
-    from posestylizer.metrics.write import csv_text, json_safe
 
     study = study or collect_study(out)
     if not study.rows:

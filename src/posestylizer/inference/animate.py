@@ -41,6 +41,7 @@ from posestylizer.inference.video import (
 from posestylizer.keypoints.maps import draw_pose
 from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, present
 from posestylizer.results.panels import panel_row
+from posestylizer.runtime.imagefiles import read_image
 from posestylizer.runtime.progress import QUIET, Progress
 
 MIN_OUTPUT_HEIGHT = 256  # frames are enlarged (nearest) to at least this height, like the pipeline's panels
@@ -99,8 +100,6 @@ def read_track(driving, estimate: Callable[[np.ndarray], np.ndarray], *, fps: fl
         track = np.stack([kp for _, kp in rows]).astype(KEYPOINT_DTYPE)
         return DrivingTrack(track, fps or DEFAULT_FPS, kind="poses")
     if source.kind == "frames":
-        from posestylizer.data.dataset import read_image
-
         files = frame_files(source.path)[:max_frames]
         clip_fps, frames, total = None, (read_image(p) for p in files), len(files)
     else:

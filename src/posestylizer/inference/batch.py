@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from posestylizer.checkpoints.native import load_generator, require_contract
+from posestylizer.data.dataset import PairDataset
 from posestylizer.inference.collect import Collected, collect
 from posestylizer.results.protocol import save_paper_grid
 from posestylizer.runtime.imagefiles import save_image
@@ -60,8 +62,6 @@ def checkpoint_dataset(model, checkpoint: str | Path, data_root: str | Path, *, 
                        pairs_file: str | Path | None = None):  # fmt: skip
     """The test pairs of ``data_root`` made by the model's input contract (image size, heatmap sigma), in the layout
     asked for or else the one the checkpoint was trained on; CheckpointError for a checkpoint without a contract."""
-    from posestylizer.checkpoints.native import require_contract
-    from posestylizer.data.dataset import PairDataset
 
     contract = require_contract(model, checkpoint)
     return PairDataset(
@@ -91,7 +91,6 @@ def generate_results(
             autocast on the model's device).
         progress: the progress bars of the command.
     """
-    from posestylizer.checkpoints.native import load_generator
 
     model = load_generator(checkpoint, device=device, preset=preset)
     dataset = checkpoint_dataset(model, checkpoint, data_root, layout=layout, pairs_file=pairs_file)

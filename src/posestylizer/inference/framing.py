@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from posestylizer.data.layouts import get_layout
 from posestylizer.errors import ConfigError, MissingKeypointsError
 from posestylizer.keypoints.patn import read_annotations
 from posestylizer.keypoints.vocab import (
@@ -143,7 +144,6 @@ def measure_framing(poses: Iterable[np.ndarray], size: tuple[int, int]) -> Frami
 
 def measure_framing_of_dataset(root: str | Path, layout: str = "market") -> Framing:
     """:func:`measure_framing` over the train and test annotations of a PATN-layout dataset."""
-    from posestylizer.data.layouts import get_layout
 
     lay = get_layout(layout)
     poses = [kp for phase in ("train", "test") if lay.annotation_path(root, phase).is_file()

@@ -33,7 +33,9 @@ from PIL import Image
 
 import posestylizer.inference.framing as fr
 from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import CONFIG, load_generator, require_contract
 from posestylizer.errors import ConfigError, InputError, MissingKeypointsError
+from posestylizer.estimators import get_estimator
 from posestylizer.inference.inputs import keypoint_array, load_image, parse_person
 from posestylizer.inference.people import Person, find_people, pick_person
 from posestylizer.inference.retarget import retarget as retarget_pose
@@ -41,7 +43,7 @@ from posestylizer.inference.targets import PreparedTarget, prepare_target, targe
 from posestylizer.keypoints.maps import draw_pose, heatmaps
 from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, LEGS, TORSO_CORNERS, missing_names, present
 from posestylizer.results.panels import panel_row, stack_rows
-from posestylizer.results.protocol import to_uint8
+from posestylizer.results.protocol import image_to_tensor, to_uint8
 from posestylizer.runtime.precision import autocast, inference_precision
 
 
@@ -144,8 +146,6 @@ class PoseStylizerPipeline:
     def __init__(self, generator: torch.nn.Module, contract: InputContract | None = None, *,
                  device: str | torch.device = "cpu", precision: str = "fp32", estimator=None,
                  framing: fr.Framing | None = None) -> None:
-        from posestylizer.checkpoints.native import require_contract
-
         contract = contract or require_contract(generator, "generator")
         self.device = _device(device)
         self._precision = inference_precision(precision, self.device)
@@ -163,7 +163,6 @@ class PoseStylizerPipeline:
         Raises:
             CheckpointError: missing/unreadable checkpoint, or one without an input contract.
         """
-        from posestylizer.checkpoints.native import CONFIG, load_generator, require_contract
 
         path = Path(path)
         if path.is_dir() and not (path / CONFIG).is_file() and (path / "generator" / CONFIG).is_file():
@@ -181,8 +180,6 @@ class PoseStylizerPipeline:
     def estimator(self):
         """The pose estimator (built on first use)."""
         if self._estimator is None or isinstance(self._estimator, str):
-            from posestylizer.estimators import get_estimator
-
             name = self._estimator or "mediapipe"
             # Photos hold people anywhere, often several: MediaPipe's detector must find them. Its "auto" region mode
             # assumes the image is a crop around one whole person and would invent one on a covered photo.
@@ -255,7 +252,6 @@ class PoseStylizerPipeline:
         """The generator's appearance code of a located person (an :class:`Appearance` is returned as it is)."""
         if isinstance(located, Appearance):
             return located
-        from posestylizer.data.dataset import image_to_tensor
 
         src = image_to_tensor(located.crop)[None].to(self.device)
         pose = heatmaps(located.keypoints, self.size, self.contract.heatmap_sigma)

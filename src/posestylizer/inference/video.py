@@ -18,6 +18,7 @@ from PIL import Image, ImageSequence
 from posestylizer.errors import DataError, InputError
 from posestylizer.keypoints.patn import parse_annotations
 from posestylizer.runtime.extras import import_extra
+from posestylizer.runtime.files import atomic_path
 from posestylizer.runtime.imagefiles import image_files
 
 VIDEO_EXTS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif")
@@ -136,7 +137,6 @@ def gif_frame_ms(fps: float) -> int:
 
 def write_clip(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
     """Write uint8 (H, W, 3) frames of one size as a looping GIF (Pillow) or an H.264 MP4 (imageio-ffmpeg)."""
-    from posestylizer.runtime.files import atomic_path
 
     path = check_output_path(path)
     if not frames:

@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from posestylizer.errors import ConfigError
+from posestylizer.keypoints.maps import draw_pose
 from posestylizer.keypoints.vocab import KEYPOINT_DTYPE, MISSING, NUM_KEYPOINTS
 
 FORMAT = "posestylizer-pose-library"
@@ -82,8 +83,6 @@ def pose_sheet(poses: dict[str, np.ndarray], size: tuple[int, int], columns: int
     """One picture of named poses: each skeleton drawn with :func:`~posestylizer.keypoints.maps.draw_pose` on an (H, W)
     black cell, its name below it. Returns uint8 (rows * (H + 20), columns * W, 3)."""
     from PIL import Image, ImageDraw, ImageFont
-
-    from posestylizer.keypoints.maps import draw_pose
 
     h, w = size
     label = 20

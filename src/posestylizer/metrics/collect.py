@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posestylizer.data.dataset import read_image
 from posestylizer.errors import DataError
 from posestylizer.results.protocol import pair_from_name, split_grid
-from posestylizer.runtime.imagefiles import IMAGE_EXTS, image_files, is_image_file
+from posestylizer.runtime.imagefiles import IMAGE_EXTS, image_files, is_image_file, read_image
 from posestylizer.runtime.progress import QUIET, Progress
 
 PAPER_GRID, LOSSLESS, STORED = "paper_grid", "lossless", "stored_files"

@@ -142,13 +142,13 @@ def masked_inception_score(inputs: EvalInputs, name: str) -> MetricResult:
 
 def fid(inputs: EvalInputs, name: str) -> MetricResult:
     """FID of the unpadded generated images against the training images' statistics (cached on disk)."""
-    from posestylizer.data.dataset import read_image
     from posestylizer.metrics.inception import (
         FID_FEATURE,
         feature_statistics,
         frechet_distance,
         reference_statistics,
     )
+    from posestylizer.runtime.imagefiles import read_image
 
     o = inputs.options
     ref = Path(o.fid_reference)

@@ -19,6 +19,7 @@ import torch
 from posestylizer.checkpoints.pretrained import SPECS, read_state_dict, resolve_weights
 from posestylizer.errors import DataError
 from posestylizer.metrics.batching import shape_batches
+from posestylizer.runtime.files import atomic_path
 from posestylizer.runtime.imagefiles import image_files
 from posestylizer.runtime.progress import QUIET, Progress
 
@@ -130,8 +131,6 @@ def reference_statistics(
     feats = extractor(read_image(p) for p in it)[FID_FEATURE]
     stats = feature_statistics(feats)
     if cache is not None:
-        from posestylizer.runtime.files import atomic_path
-
         with atomic_path(cache) as tmp:  # temp name keeps the .npz suffix, so np.savez adds none
             np.savez(tmp, mu=stats["mu"], sigma=stats["sigma"], n=len(files), folder=str(Path(folder).resolve()))
     return stats, len(files), cache

@@ -15,8 +15,12 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
+from posestylizer.data.synth import background_path, mask_path
+from posestylizer.errors import DataError
+from posestylizer.keypoints.maps import pose_mask
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.pixel import add_white_bands, apply_mask
+from posestylizer.runtime.imagefiles import read_image
 from posestylizer.runtime.progress import QUIET, Progress
 
 T = TypeVar("T")
@@ -129,7 +133,6 @@ class EvalInputs:
 
     def pose_masks(self) -> list[np.ndarray | None]:
         """Boolean person masks of the targets drawn from their keypoints (reference §2), padded like the panels."""
-        from posestylizer.keypoints.maps import pose_mask
 
         def make() -> list[np.ndarray | None]:
             out = []
@@ -144,7 +147,6 @@ class EvalInputs:
     def gt_masks(self, padded: bool = True) -> list[np.ndarray | None]:
         """Boolean ground-truth person masks of the targets (None where the file is absent); ``padded`` adds the
         white bands' width as background, to match :meth:`targets`."""
-        from posestylizer.data.synth import mask_path
 
         masks = self.cached("gt_masks", lambda: self._ground_truth(mask_path, lambda it: it.tgt_name, "person mask"))
         if not padded or not self.bands:
@@ -154,7 +156,6 @@ class EvalInputs:
     def plates(self) -> list[np.ndarray | None]:
         """uint8 (H, W, 3) background plates of the sources (None where the file is absent or the pair's source is
         not known): the background a generator, which sees only the source, should keep."""
-        from posestylizer.data.synth import background_path
 
         return self.cached("plates", lambda: self._ground_truth(background_path, lambda it: it.src_name,
                                                               "background plate"))
@@ -178,8 +179,6 @@ class EvalInputs:
 def _read_ground_truth(path: Path | None, item: ResultItem, what: str) -> np.ndarray | None:
     """A person mask (boolean (H, W), > 127 is person) or a background plate (uint8 (H, W, 3)) for ``item``; None if
     there is no file."""
-    from posestylizer.data.dataset import read_image
-    from posestylizer.errors import DataError
 
     if path is None or not path.is_file():
         return None

@@ -36,6 +36,12 @@ def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float32 (3, H, W) in [-1, 1], as ToTensor + Normalize(0.5, 0.5) computes it (§1.7)."""
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255)
+    return x.sub_(0.5).div_(0.5)
+
+
 def split_grid(grid: np.ndarray) -> dict[str, np.ndarray]:
     """Cut a (H, 5W, 3) grid into its ``source``, ``target`` and ``generated`` panels (width ``int(W_total / 5)``,
     as the authors' evaluation scripts cut it)."""

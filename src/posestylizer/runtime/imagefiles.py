@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from posestylizer.errors import ImageFileError
+from posestylizer.errors import DataError, ImageFileError
 from posestylizer.runtime.files import atomic_path
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -125,3 +125,16 @@ def _image_format(path: Path) -> str:
     if fmt is None:
         raise ValueError(f"{path}: no image format for the suffix {path.suffix!r}")
     return fmt
+
+
+def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """uint8 RGB array (H, W, 3) of an image file, read as every photo is (:func:`read_photo`:
+    EXIF orientation applied, gray/CMYK/16-bit/transparent converted); DataError if unreadable or not ``size``."""
+    try:
+        arr = read_photo(path)
+    except ImageFileError as err:
+        raise DataError(f"{err}; replace the file" if Path(path).exists() else str(err)) from None
+    if size is not None and arr.shape[:2] != tuple(size):
+        h, w = arr.shape[:2]
+        raise DataError(f"{path}: image is {h}x{w}, the dataset layout expects {size[0]}x{size[1]} (H x W)")
+    return arr

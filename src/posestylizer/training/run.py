@@ -27,11 +27,21 @@ from time import perf_counter
 
 import numpy as np
 
-from posestylizer.config import ExperimentConfig
-from posestylizer.errors import CheckpointError, ConfigError
+from posestylizer.checkpoints.convert import read_reference_networks
+from posestylizer.config import PRESETS, ExperimentConfig, load_config, set_value
+from posestylizer.data.dataset import PairDataset
+from posestylizer.data.pairs import evenly_spaced
+from posestylizer.errors import CheckpointError, ConfigError, DataError
+from posestylizer.results.panels import batch_rows, stack_rows
 from posestylizer.runtime.denormals import flush_denormals
 from posestylizer.runtime.progress import QUIET, Progress
-from posestylizer.training.distributed import DistInfo, barrier
+from posestylizer.training.distributed import (
+    DistInfo,
+    barrier,
+    broadcast_from_main,
+    init_distributed,
+    shutdown_distributed,
+)
 from posestylizer.training.hooks import (
     Checkpoints,
     FiniteLosses,
@@ -42,7 +52,7 @@ from posestylizer.training.hooks import (
     read_scalars,
 )
 from posestylizer.training.loop import Trainer
-from posestylizer.training.schedule import Clock, StopFlag
+from posestylizer.training.schedule import Clock, StopFlag, fits_in_memory
 from posestylizer.training.state import CheckpointDir, load_state
 
 # read_scalars is re-exported: run folders are read through this module.
@@ -69,7 +79,6 @@ def run_dir_of(checkpoint: Path) -> Path:
 
 def sample_grid(trainer: Trainer, batch: dict) -> np.ndarray:
     """uint8 rows of [source | source pose | target | target pose | generated] for a batch (eval-mode G)."""
-    from posestylizer.results.panels import batch_rows, stack_rows
 
     return stack_rows(batch_rows(batch, trainer.generate(batch)))
 
@@ -78,8 +87,6 @@ def fixed_batch(dataset, count: int) -> dict:
     """The first ``count`` evenly spaced items of a dataset, collated (the sample grids' fixed pairs)."""
     import torch
     from torch.utils.data import default_collate
-
-    from posestylizer.data.dataset import evenly_spaced
 
     idx = evenly_spaced(len(dataset), count)
     # Items may draw from the global RNG (random flips); the grid must not shift the training run's random stream.
@@ -120,8 +127,6 @@ def _start_from(trainer: Trainer, resume_from, init_from, main: bool) -> None:
     if resume_from is not None:
         trainer.load_state_dict(load_state(resume_from), str(resume_from))
     elif init_from:
-        from posestylizer.checkpoints.convert import read_reference_networks
-
         states, sources = read_reference_networks(list(init_from))
         trainer.init_networks(states, sources)
         if main:
@@ -233,7 +238,8 @@ def _loop(trainer: Trainer, hooks: list[Hook], max_steps: int) -> tuple[str, flo
         reason = _stop_reason(trainer, False, max_steps)
         if reason is None:
             for batch in batches():
-                stats = trainer.train_step(batch)
+                with fits_in_memory(trainer.local_batch, trainer.dist.device):
+                    stats = trainer.train_step(batch)
                 interrupted = clock.tick(stop.requested)
                 call("after_step", stats)
                 reason = _stop_reason(trainer, interrupted, max_steps)
@@ -272,7 +278,6 @@ def resolve_run(
     ``data`` and ``vgg_weights`` are paths and are set as such (never parsed as override text); they win over the
     same keys in ``overrides``. A resumed run reads its saved ``config.yaml``; overrides apply on top.
     """
-    from posestylizer.config import PRESETS, load_config, set_value
 
     checkpoint = None
     if resume:
@@ -299,9 +304,6 @@ def load_datasets(cfg: ExperimentConfig, info: DistInfo):
     Rank 0 validates the files (decoding every image, a verdict cached by file sizes and times); the other ranks wait
     for its verdict instead of decoding the same images again, and raise the same DataError when it failed.
     """
-    from posestylizer.data.dataset import PairDataset
-    from posestylizer.errors import DataError
-    from posestylizer.training.distributed import broadcast_from_main
 
     def build(check: bool):
         train_set = PairDataset.from_config(cfg, "train", masks=False, check=check)
@@ -331,7 +333,6 @@ def run_training(
     ``command_line`` holds the keyword arguments of :func:`resolve_run` (preset, data, overrides, config_file, out,
     resume, vgg_weights); ``init_from``, ``max_steps`` and ``progress`` are passed to :func:`train`.
     """
-    from posestylizer.training.distributed import init_distributed, shutdown_distributed
 
     cfg, run_dir, checkpoint = resolve_run(**command_line)
     info = init_distributed(cfg.train.device)

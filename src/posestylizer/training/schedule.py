@@ -14,13 +14,16 @@ into a stop at an iteration boundary.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from time import perf_counter
 from typing import Self
 
 import torch
 import torch.distributed as dist
 
+from posestylizer.errors import ConfigError
 from posestylizer.training.distributed import DistInfo
 
 
@@ -178,3 +181,22 @@ class Clock:
             stop_requested, elapsed = bool(both[0].item() > 0), float(both[1].item())
         self.policy.elapsed = elapsed
         return stop_requested
+
+
+# What the allocators say when a batch does not fit: CUDA's OutOfMemoryError, CPU malloc refusing a huge block.
+_OUT_OF_MEMORY = ("out of memory", "not enough memory", "can't allocate memory", "cannot allocate memory")
+
+
+@contextlib.contextmanager
+def fits_in_memory(batch_size: int, device) -> Iterator[None]:
+    """Turn an allocator's out-of-memory error inside the block into one ConfigError line that names the batch size
+    (the other errors pass through). A batch that Linux's overcommit lets through and the kernel kills later cannot be
+    caught by any process; these are the refusals that come back as errors."""
+    try:
+        yield
+    except (torch.OutOfMemoryError, RuntimeError) as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if not isinstance(err, torch.OutOfMemoryError) and not any(s in text.lower() for s in _OUT_OF_MEMORY):
+            raise
+        raise ConfigError(f"train.batch_size={batch_size} does not fit in memory on {device} ({text[:160]}); "
+                          "lower train.batch_size") from None

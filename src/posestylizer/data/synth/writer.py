@@ -238,8 +238,8 @@ def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str 
     """A grid image (uint8 (rows, cols, 3)) of a dataset: one row per person (first ``people`` ids),
     ``per_person`` images each with 1-px white borders, enlarged ``scale`` times (default: 2 for images up to
     128 px high, else 1)."""
-    from posestylizer.data.dataset import read_image
     from posestylizer.data.formats import read_annotations
+    from posestylizer.runtime.imagefiles import read_image
 
     layout = get_layout(layout)
     by_id: dict[str, list[str]] = {}
