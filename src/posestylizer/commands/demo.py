@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of the whole demo (default 10)")
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    p.add_argument("--identities", type=int, default=120, help="synthetic people (default 120; the same 24 of the first 120 are held out "
-                   "whatever the number, the others train)")
+    p.add_argument("--identities", type=int, default=120,
+                   help="synthetic people (default 120; the same 24 of the first 120 are held out whatever the "
+                   "number, all others train)")  # fmt: skip
     p.add_argument("--poses", type=int, default=8, help="images per person (default 8)")
     p.add_argument("--eval-pairs", type=int, default=120, help="held-out pairs evaluated (default 120)")
     p.add_argument("--seed", type=int, default=0)
