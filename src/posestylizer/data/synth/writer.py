@@ -200,7 +200,8 @@ def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_
 
 
 def write_dataset(out: str | Path, preset: str = "market", identities: int = 50, poses: int = 10, seed: int = 0, *,
-                  test_fraction: float = 0.2, split_among: int = 0, progress: bool = False) -> SynthSummary:  # fmt: skip
+                  test_fraction: float = 0.2, split_among: int = 0,
+                  progress: bool = False) -> SynthSummary:  # fmt: skip
     """Render a synthetic PATN-layout dataset into ``out`` (deterministic for a seed) and return what was written.
 
     Person ``i`` of a seed looks and moves the same whatever ``identities`` is; only the split depends on it.
