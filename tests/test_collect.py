@@ -104,7 +104,7 @@ def test_demo_ablation_curve_and_evaluate_go_through_the_collector(root, tmp_pat
     run = tmp_path / "run"
     save_generator(g, g.config, run / "generator", g.contract)
     data = StudyData(None, dataset, [0, 1, 2], [0, 1], None)
-    values = evaluate_run(run, data, ["ssim_paper", "l1"], AblateOptions(progress=False))
+    values = evaluate_run(run, data, ["ssim_paper", "l1"], AblateOptions())
     assert len(calls) == 2 and set(values) == {"ssim_paper", "l1"}
     report = json.loads((run / "eval" / "metrics.json").read_text())
     assert report["images"] == LOSSLESS and report["settings"]["images"].startswith("lossless")

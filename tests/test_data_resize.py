@@ -8,7 +8,7 @@ from PIL import Image
 
 from posestylizer.data import check_dataset, get_layout, read_annotations, read_pairs, write_dataset
 from posestylizer.data.resize import resize_dataset
-from posestylizer.data.synth import background_path, mask_path
+from posestylizer.data.synth import background_path, mask_path, part_path
 from posestylizer.errors import DataError
 
 
@@ -32,6 +32,10 @@ def test_resized_copy_is_the_same_dataset_at_the_new_size(synth, tmp_path):
             mask = np.asarray(Image.open(mask_path(out, phase, name)))
             assert mask.shape == (64, 32) and set(np.unique(mask)) <= {0, 255} and mask.any()
             assert Image.open(background_path(out, phase, name)).size == (32, 64)
+            parts = np.asarray(Image.open(part_path(out, phase, name)))
+            assert np.array_equal(parts > 0, mask > 0)  # the resized parts tile the resized mask
+            full = np.asarray(Image.open(part_path(synth, phase, name)))
+            assert set(np.unique(parts)) <= set(np.unique(full))
             missing = kp[:, 0] == -1
             assert (after[name][missing] == -1).all()
             assert (after[name][~missing] == kp[~missing] // 2).all()  # floor of half
@@ -54,3 +58,11 @@ def test_an_earlier_copy_is_replaced_and_a_foreign_folder_refused(synth, tmp_pat
     with pytest.raises(DataError, match="not a resized dataset"):
         resize_dataset(synth, foreign, (64, 32))
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_resize(synth, tmp_path, capsys):
+    from posestylizer.cli import main
+
+    assert main(["data", "resize", str(synth), str(tmp_path / "r"), "--size", "32", "16", "--quiet"]) == 0
+    assert "32x16" in capsys.readouterr().out
+    assert check_dataset(tmp_path / "r", get_layout("market", image_size=(32, 16))).ok

@@ -19,6 +19,7 @@ from posestylizer.data.synth import (
     background,
     background_path,
     mask_path,
+    part_path,
     render_sample,
     sample_identity,
     sample_pose,
@@ -222,3 +223,47 @@ def test_rewriting_replaces_an_earlier_synthetic_dataset_only(tmp_path):
     with pytest.raises(DataError, match="not a synthetic dataset"):
         write_dataset(tmp_path / "mine", identities=2, poses=2)
     assert (tmp_path / "mine" / "photo.jpg").exists()
+
+
+def test_part_maps_tile_the_mask_and_name_the_limbs(market):
+    root, _ = market
+    layout = get_layout("market")
+    seen, on_part = set(), {1: [], 3: [], 4: []}
+    for name, (phase, kp) in _written(root, layout).items():
+        parts = np.asarray(Image.open(part_path(root, phase, name)))
+        mask = np.asarray(Image.open(mask_path(root, phase, name))) > 127
+        assert parts.dtype == np.uint8 and np.array_equal(parts > 0, mask), name  # the parts tile the mask
+        assert set(np.unique(parts)) <= {0, 1, 2, 3, 4}
+        seen |= set(np.unique(parts).tolist())
+        for k, part in ((0, 1), (14, 1), (4, 3), (7, 3), (10, 4), (13, 4)):  # nose, eye: head; wrists; ankles
+            y, x = kp[k]  # on its part or at its edge (rounded to a pixel); a few are annotated though hidden
+            if y >= 0:
+                on_part[part].append(part in parts[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2])
+    assert seen == {0, 1, 2, 3, 4}
+    assert all(len(v) >= 8 and np.mean(v) >= 0.8 for v in on_part.values()), on_part
+
+
+def test_split_among_keeps_the_test_people(tmp_path, market):
+    root, summary = market  # 6 people, seed 3: one test person
+    more = tmp_path / "more"
+    bigger = write_dataset(more, "market", identities=9, poses=4, seed=3, split_among=6)
+    layout = get_layout("market")
+    test = lambda r: sorted(read_annotations(layout.annotation_path(r, "test")))  # noqa: E731
+    assert test(more) == test(root) and bigger.identities == {"train": 8, "test": 1}
+    assert json.loads((more / "synth.json").read_text())["split_among"] == 6
+
+
+def test_cli_synth_at_a_size(tmp_path, capsys):
+    out = tmp_path / "small"
+    args = ["data", "synth", str(out), "--identities", "3", "--poses", "2", "--size", "64", "32", "--quiet"]
+    assert main(args) == 0
+    assert "6 images of 3 people" in capsys.readouterr().out
+    layout = get_layout("market", image_size=(64, 32))
+    assert check_dataset(out, layout).ok
+    name = next(iter(read_annotations(layout.annotation_path(out, "train"))))
+    for path in (out / "train" / name, mask_path(out, "train", name), part_path(out, "train", name),
+                 background_path(out, "train", name)):  # fmt: skip
+        assert Image.open(path).size == (32, 64), path
+    assert json.loads((out / "synth.json").read_text())["resized_to"] == [64, 32]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the full-size render is removed
+    assert main(args) == 0  # a second run replaces its own output

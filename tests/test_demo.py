@@ -11,7 +11,7 @@ from PIL import Image
 from posestylizer.checkpoints.native import load_generator
 from posestylizer.cli import main
 from posestylizer.config import load_config
-from posestylizer.data.synth import background_path, mask_path
+from posestylizer.data.synth import background_path, mask_path, part_path
 from posestylizer.demo.run import DEMO_METRICS, METHODS
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.evaluate import evaluate
@@ -23,11 +23,14 @@ def _ground_truth(root):
     plate = np.full((32, 16, 3), 90, np.uint8)
     plate[::4] = 60
     target, source = plate.copy(), plate.copy()
-    mask = np.zeros((32, 16), bool)
-    mask[8:24, 4:12] = True
+    parts = np.zeros((32, 16), np.uint8)
+    parts[8:10, 6:10], parts[10:18, 4:12], parts[18:24, 5:11] = 1, 2, 4  # head, torso, legs
+    parts[10:18, 12:15] = 3  # an arm held out to the side
+    mask = parts > 0
     target[mask] = (200, 30, 30)
     source[2:12, 2:14] = (200, 30, 30)
     for path, image in ((mask_path(root, "test", "t.jpg"), mask.astype(np.uint8) * 255),
+                        (part_path(root, "test", "t.jpg"), parts),
                         (background_path(root, "test", "s.jpg"), plate)):  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(path)
@@ -45,6 +48,12 @@ def test_ground_truth_metrics_of_a_perfect_and_a_copied_image(tmp_path):
     assert perfect.metrics == list(DEMO_METRICS) and perfect.notes == []
     assert perfect.value("ssim_clean") == pytest.approx(1.0) and perfect.value("l1") == 0
     assert perfect.value("fg_iou_gt") == 1.0 and perfect.value("mask_l1_gt") == 0
+    assert all(perfect.value(f"fg_iou_{p}_gt") == 1.0 for p in ("head", "torso", "arms", "legs"))
+    armless = target.copy()
+    armless[10:18, 12:15] = target[2:10, 12:15]  # background there (same stripe phase): the arm not drawn
+    without_arm = run(armless)
+    assert without_arm.value("fg_iou_arms_gt") == 0.0 and without_arm.value("fg_iou_torso_gt") == 1.0
+    assert without_arm.value("fg_iou_gt") < 1.0 and "nearest part pixel" in without_arm.settings["fg_iou_arms_gt"]
     copied = run(source)
     assert copied.value("fg_iou_gt") < 0.5 and copied.value("mask_l1_gt") > 0 and copied.value("ssim_clean") < 1
     assert copied.value("mask_ssim_gt") < perfect.value("mask_ssim_gt")
@@ -86,8 +95,13 @@ def test_demo_smoke(tmp_path, capsys):
     assert printed[-1] == str((out / "report.html").resolve())
     page = (out / "report.html").read_text()
     assert "perceptual loss (VGG19 relu1_2) is <b>off</b>" in page and "<svg" in page and "report_grid.png" in page
-    assert "foreground IoU" in page and "--ground-truth" in page
-    assert (out / "report_grid.png").is_file()
+    assert "foreground IoU" in page and "arms IoU" in page and "--ground-truth" in page
+    grid = np.asarray(Image.open(out / "report_grid.png"))
+    assert (grid[:12] < 128).any()  # the column titles above the first row
+    table = printed[-8:-1]  # the results table (what was trained, metric titles, 3 methods, 2 margins), the path
+    assert "iterations" in table[0] and "held-out pairs" in table[0]
+    assert "arms IoU" in table[1] and table[2].startswith("source copied") and table[4].startswith("trained APS")
+    assert table[5].startswith("margin over source copied") and table[6].startswith("margin over untrained")
     facts = json.loads((out / "metrics.json").read_text())
     assert set(facts["metrics"]) == {m for m, _ in METHODS}
     assert set(facts["metrics"]["trained"]) == set(DEMO_METRICS)
@@ -98,3 +112,27 @@ def test_demo_smoke(tmp_path, capsys):
         assert report["summary"]["fg_iou_gt"]["mean"] == pytest.approx(facts["metrics"][method]["fg_iou_gt"])
     g = load_generator(out / "run" / "generator")  # the demo's model works with the other commands
     assert g.config.ngf == 4
+
+
+def test_part_ious_split_the_foreground_by_nearest_part():
+    from posestylizer.metrics.pixel import part_ious
+
+    parts = np.zeros((10, 10), np.uint8)
+    parts[2:8, 2:5], parts[2:8, 6:8] = 2, 3  # a torso and an arm beside it
+    assert part_ious(parts > 0, parts) == {2: 1.0, 3: 1.0}
+    smear = parts > 0
+    smear[2:8, 8] = True  # foreground next to the arm counts against the arm only
+    assert part_ious(smear, parts) == {2: 1.0, 3: pytest.approx(12 / 18)}
+    assert part_ious(np.zeros((10, 10), bool), np.zeros((10, 10), np.uint8)) == {}
+
+
+def test_text_table_lists_methods_then_margins():
+    from posestylizer.demo.report import Column, text_table
+
+    columns = [Column("a", "A", True, ""), Column("b", "B", False, "")]
+    facts = {"metrics": {"copy": {"a": 0.5, "b": 0.2}, "trained": {"a": 0.75, "b": 0.1}},
+             "margins": {"copy": {"a": 0.25, "b": 0.1}}}  # fmt: skip
+    lines = text_table(facts, columns, [("copy", "source copied (baseline)"), ("trained", "trained APS")]).splitlines()
+    assert lines[0].split() == ["A", "↑", "B", "↓"]
+    assert lines[1].split()[-2:] == ["0.500", "0.200"] and lines[2].split()[-2:] == ["0.750", "0.100"]
+    assert lines[3].startswith("margin over source copied") and lines[3].split()[-2:] == ["+0.250", "+0.100"]

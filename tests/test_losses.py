@@ -140,3 +140,36 @@ def test_vgg_weights_missing_or_wrong_is_one_line(tmp_path, monkeypatch):
         load_perceptual(LossConfig())
     assert "\n" not in str(err.value) and "Name or service not known" in str(err.value)
     assert "--weights-dir" not in str(err.value)  # the train command's own options are named
+
+
+def test_feature_matching_is_off_in_the_presets_and_adds_its_term_when_on():
+    from posestylizer.models.discriminator import ResnetDiscriminator
+
+    for preset in ("market", "fashion", "synthetic"):
+        assert load_config(preset).loss.lambda_fm == 0  # the paper's objective
+    torch.manual_seed(0)
+    d_pb = ResnetDiscriminator(in_channels=21, ndf=4, dropout=False, sigmoid=True)
+    d_pp = ResnetDiscriminator(in_channels=6, ndf=4, dropout=False, sigmoid=True)
+    d_pb.eval(), d_pp.eval()  # BatchNorm on running statistics: the same pair gives the same features in every call
+    fake = (torch.rand(2, 3, 16, 8) * 2 - 1).requires_grad_()
+    tgt, src, pose = torch.rand(2, 3, 16, 8) * 2 - 1, torch.rand(2, 3, 16, 8) * 2 - 1, torch.rand(2, 18, 16, 8)
+    off = APSObjective(LossConfig(perceptual=False), d_pb=d_pb, d_pp=d_pp)
+    on = APSObjective(LossConfig(perceptual=False, lambda_fm=3.0), d_pb=d_pb, d_pp=d_pp)
+    loss_off, stats_off = off.generator(fake, tgt, src, pose)
+    loss_on, stats_on = on.generator(fake, tgt, src, pose)
+    assert "G/fm" not in stats_off and stats_on["G/fm"].item() > 0
+    # the GAN terms are those of the plain forward; the loss grows by exactly lambda_fm * fm
+    assert stats_on["G/gan_PB"].item() == stats_off["G/gan_PB"].item()
+    assert loss_on.item() == pytest.approx(loss_off.item() + 3.0 * stats_on["G/fm"].item(), rel=1e-6)
+    by_hand = []
+    for d, cond in ((d_pb, pose), (d_pp, src)):
+        _, ff = d.forward_features(torch.cat([fake, cond], 1))
+        _, rf = d.forward_features(torch.cat([tgt, cond], 1))
+        assert len(ff) == 6
+        by_hand.append(torch.stack([(a - b).abs().mean() for a, b in zip(ff, rf)]).mean())
+    assert stats_on["G/fm"].item() == pytest.approx(((by_hand[0] + by_hand[1]) / 2).item(), rel=1e-6)
+    loss_on.backward()
+    assert fake.grad is not None and all(p.grad is None for net in (d_pb, d_pp) for p in net.parameters())
+    # a fake equal to its target matches every feature
+    _, same = on.generator(tgt.clone(), tgt, src, pose)
+    assert same["G/fm"].item() == 0

@@ -128,6 +128,7 @@ class LossConfig:
     perceptual: bool = True  # False drops the VGG term (the offline demo does, and says so)
     vgg_weights: str = ""  # local VGG19 state-dict file; empty = torchvision's ImageNet weights
     pool_size: Count = 50  # fake-pair image pool per discriminator (0 = off)
+    lambda_fm: NonNegative = 0.0  # discriminator feature matching in L_G (not in the paper: 0 there)
 
 
 @dataclass

@@ -47,7 +47,7 @@ from posestylizer.inference.framing import framing_for
 from posestylizer.runtime.files import write_text_atomic
 from posestylizer.runtime.imagefiles import IMAGE_EXTS
 from posestylizer.runtime.precision import inference_precision
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
 from posestylizer.training.distributed import init_distributed, resolve_device, shutdown_distributed
 
 MANIFEST = "augment-manifest.csv"
@@ -70,7 +70,7 @@ class AugmentOptions:
     batch: int = 16
     device: str = "auto"
     layout: str | None = None
-    progress: bool = True
+    progress: Progress = QUIET
 
 
 @dataclass
@@ -252,7 +252,7 @@ def run_augment(opts: AugmentOptions) -> AugmentSummary | None:
         renderer = Renderer(generator=model, size=size, sigma=contract.heatmap_sigma, device=info.device,
                             precision=precision, batch=opts.batch)  # fmt: skip
         mine = rank_chunks(chunks, info.rank, info.world_size)
-        progress = Progress(opts.progress and info.is_main)
+        progress = opts.progress if info.is_main else QUIET  # one bar, on the first process
         written, unreadable = _work(mine, renderer, image_dir, out, sources, progress)
         gathered = _gather((written, unreadable), info)
         if not info.is_main:

@@ -43,10 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posestylizer.augment import AugmentOptions, run_augment
+    from posestylizer.runtime.progress import Progress
 
     opts = AugmentOptions(checkpoint=args.checkpoint, data=args.data, out=args.out, poses=args.poses,
                           pose_source=args.pose_source, seed=args.seed, precision=args.precision, batch=args.batch,
-                          device=args.device, layout=args.layout, progress=not args.quiet)  # fmt: skip
+                          device=args.device, layout=args.layout, progress=Progress(not args.quiet))  # fmt: skip
     summary = run_augment(opts)
     if summary is not None:
         print(summary.line(args.poses), flush=True)

@@ -1,4 +1,4 @@
-"""``posestylizer data {synth,prepare,check,pairs}``: make, prepare, validate and pair PATN-layout datasets."""
+"""``posestylizer data {synth,prepare,check,pairs,resize}``: make, prepare, validate and pair PATN-layout datasets."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "synth",
         help="render a synthetic people dataset in the PATN layout",
         description="Renders clothed people procedurally (each identity in several poses and views) and writes "
-        "train/ and test/ images, annotation and pair CSVs, masks/ (ground-truth foreground) and backgrounds/.",
+        "train/ and test/ images, annotation and pair CSVs, masks/ (ground-truth foreground), parts/ (body parts: "
+        "1 head, 2 torso, 3 arms, 4 legs) and backgrounds/.",
+        epilog="example (the demo recipe's data): posestylizer data synth data/demo --identities 120 --poses 8 "
+        "--size 64 32",
     )
     s.add_argument("out", help="output folder")
     s.add_argument("--preset", default="market", choices=("market", "fashion"),
@@ -44,12 +47,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--poses", type=COUNT, default=10, help="images per person (default 10)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--test-fraction", type=FRACTION, default=0.2, help="share of people in the test split")
+    s.add_argument("--split-among", type=NON_NEGATIVE, default=0, metavar="N",
+                   help="split the first N people as a set of N would be, and train on all people after them "
+                   "(more training people, the same test people; default 0: split all)")  # fmt: skip
+    s.add_argument("--size", type=SIDE, nargs=2, metavar=("H", "W"),
+                   help="write the images (masks, parts, plates, keypoints) at this size: rendered at the preset's "
+                   "size, then area-resized as `data resize` does (the demo recipe: 64 32)")  # fmt: skip
     s.add_argument("--grid", metavar="PNG", help="also save a grid of samples (one row per person)")
     add_force_option(s)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
     _register_prepare(data_sub)
+    _register_resize(data_sub)
 
     c = data_sub.add_parser(
         "check",
@@ -116,6 +126,31 @@ def _register_prepare(data_sub) -> None:
     d.set_defaults(func=run_prepare)
 
 
+def _register_resize(data_sub) -> None:
+    z = data_sub.add_parser(
+        "resize",
+        help="copy a PATN-layout dataset at another image size (masks, parts and plates of a synthetic set too)",
+        description="Writes SRC into DST at H x W: images area-averaged, keypoints scaled, pair lists copied; a "
+        "synthetic set's masks, part maps and background plates resized with them.",
+        epilog="example: posestylizer data resize data/synth data/synth_64x32 --size 64 32",
+    )
+    z.add_argument("src", help="dataset folder at its layout's size")
+    z.add_argument("dst", help="output folder (new, empty, or an earlier resized copy, replaced)")
+    z.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), required=True, help="new image size")
+    z.add_argument("--layout", default="market", choices=("market", "fashion"), help="layout of SRC")
+    z.add_argument("--quiet", action="store_true", help="no progress bar")
+    z.set_defaults(func=run_resize)
+
+
+def run_resize(args: argparse.Namespace) -> int:
+    from posestylizer.data.resize import resize_dataset
+    from posestylizer.runtime.progress import Progress
+
+    out = resize_dataset(args.src, args.dst, tuple(args.size), layout=args.layout, progress=Progress(not args.quiet))
+    print(f"wrote {out} at {args.size[0]}x{args.size[1]}")
+    return 0
+
+
 def run_prepare(args: argparse.Namespace) -> int:
     from posestylizer.data.prepare import prepare_dataset
 
@@ -143,8 +178,15 @@ def run_synth(args: argparse.Namespace) -> int:
     if args.grid:
         check_output_file(args.grid, force=args.force, option="--grid")
     start = time.perf_counter()
-    summary = write_dataset(args.out, args.preset, args.identities, args.poses, args.seed,
-                            test_fraction=args.test_fraction, progress=Progress(not args.quiet))  # fmt: skip
+    synth = dict(identities=args.identities, poses=args.poses, seed=args.seed, test_fraction=args.test_fraction,
+                 split_among=args.split_among)  # fmt: skip
+    if args.size:
+        from posestylizer.data.resize import write_synth_at_size
+
+        summary = write_synth_at_size(args.out, tuple(args.size), args.preset, progress=Progress(not args.quiet),
+                                      **synth)  # fmt: skip
+    else:
+        summary = write_dataset(args.out, args.preset, progress=Progress(not args.quiet), **synth)
     took = time.perf_counter() - start
     n = sum(summary.images.values())
     print(

@@ -25,7 +25,8 @@ CURVES = (
 
 
 def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarray:
-    """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled."""
+    """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled, under
+    a strip with the columns' titles (:data:`GRID_COLUMNS`)."""
     from posestylizer.results.panels import pair_panels, panel_row, stack_rows
 
     rows = [
@@ -33,7 +34,37 @@ def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarra
                               outputs["untrained"], outputs["trained"]), gap=2)
         for item, outputs in examples
     ]  # fmt: skip
-    return stack_rows(rows, gap=2, scale=GRID_SCALE)
+    grid = stack_rows(rows, gap=2, scale=GRID_SCALE)
+    panel_w = (examples[0][0]["src_img"].shape[-1] + 2) * GRID_SCALE  # a panel and its gap, upscaled
+    return np.concatenate([title_strip(GRID_COLUMNS, panel_w, grid.shape[1]), grid], axis=0)
+
+
+def title_strip(titles: tuple[str, ...], column_w: int, width: int, height: int = 18) -> np.ndarray:
+    """uint8 (height, width, 3) white strip with ``titles`` centred over columns ``column_w`` pixels apart; a title
+    wider than its column is wrapped at a space."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=11)
+    lines = [_wrap(t, font, column_w - 2) for t in titles]
+    height = max(height, 13 * max(len(x) for x in lines) + 4)
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    for i, text_lines in enumerate(lines):
+        for j, line in enumerate(text_lines):
+            w = draw.textlength(line, font=font)
+            draw.text((i * column_w + (column_w - 2 * GRID_SCALE - w) / 2, 2 + 13 * j), line, fill="black", font=font)
+    return np.asarray(img)
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    words, lines = text.split(), [""]
+    for word in words:
+        trial = f"{lines[-1]} {word}".strip()
+        if font.getlength(trial) <= width or not lines[-1]:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines
 
 
 def svg_curve(steps: list[float], values: list[float], title: str, width: int = 330, height: int = 180) -> str:
@@ -102,13 +133,27 @@ def metrics_table(facts: dict, columns: list[Column], methods: list[tuple[str, s
     return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
 
 
+def text_table(facts: dict, columns: list[Column], methods: list[tuple[str, str]]) -> str:
+    """The metrics table for a terminal: one row per method, then the trained model's margins; a column per metric
+    (label and arrow: which way is better), values to 3 decimals."""
+    table, margins = facts["metrics"], facts["margins"]
+    labels = dict(methods)
+    rows = [(label, [f"{table[key][c.key]:.3f}" for c in columns]) for key, label in methods]
+    rows += [(f"margin over {labels[b].split(' (')[0]}", [f"{margins[b][c.key]:+.3f}" for c in columns])
+             for b in margins]  # fmt: skip
+    heads = [f"{c.label} {'↑' if c.higher_is_better else '↓'}" for c in columns]
+    first = max(len(r[0]) for r in rows)
+    widths = [max(len(h), *(len(r[1][i]) for r in rows)) for i, h in enumerate(heads)]
+    line = lambda name, cells: "  ".join([name.ljust(first), *(x.rjust(w) for x, w in zip(cells, widths))])  # noqa: E731
+    return "\n".join([line("", heads), *(line(name, cells) for name, cells in rows)])
+
+
 STYLE = """<style>
 body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
 td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th { background: #f4f4f4; }
 tr.margin td { color: #08519c; }
-table.grid th { text-align: center; font-size: 12px; border: none; background: none; padding: 2px 0; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; }
 pre { background: #f7f7f7; padding: 10px; font-size: 12px; }
 dl.metrics dt { font-weight: bold; margin-top: 4px; }
@@ -164,10 +209,7 @@ def write_report(
     """
     import yaml
 
-    size = tuple(cfg.model.image_size)
-    Image.fromarray(result_grid(examples)).save(out / "report_grid.png")
-    panel_w = (size[1] + 2) * GRID_SCALE
-    header = "".join(f'<th style="width:{panel_w}px">{html.escape(c)}</th>' for c in GRID_COLUMNS)
+    Image.fromarray(result_grid(examples)).save(out / "report_grid.png")  # the column titles are in the picture
     curves = "".join(
         svg_curve([r["step"] for r in scalars if key in r], [r[key] for r in scalars if key in r], title)
         for key, title in CURVES
@@ -179,8 +221,7 @@ def write_report(
 {_intro(facts)}
 
 <h2>Results on held-out identities</h2>
-<table class="grid"><tr>{header}</tr></table>
-<img src="report_grid.png" alt="result grid">
+<img src="report_grid.png" alt="result grid: {html.escape(", ".join(GRID_COLUMNS))}">
 
 {_metrics_section(facts, columns, methods)}
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from posestylizer.errors import DataError
 from posestylizer.metrics.inputs import EvalInputs, EvalOptions, Keypoints
-from posestylizer.metrics.pixel import apply_mask, foreground, iou, l1, psnr
+from posestylizer.metrics.pixel import apply_mask, foreground, iou, l1, part_ious, psnr
 from posestylizer.metrics.results import MetricResult, per_image_result
 
 Score = Callable[[np.ndarray, np.ndarray, EvalOptions], float]
@@ -75,6 +75,20 @@ def foreground_iou(inputs: EvalInputs, name: str) -> MetricResult:
     values = []
     for it, mask, plate in zip(inputs.items, inputs.gt_masks(padded=False), inputs.plates()):
         values.append(None if mask is None or plate is None else iou(foreground(it.generated, plate), mask))
+    return per_image_result(name, values)
+
+
+def part_foreground_iou(inputs: EvalInputs, name: str) -> MetricResult:
+    """Per-part IoU (``fg_iou_<part>_gt``): the generated foreground as :func:`foreground_iou` finds it, split among
+    the target's body parts by nearest part pixel, against each part's mask (:func:`~.pixel.part_ious`). Pairs whose
+    target shows none of the part are left out."""
+    from posestylizer.data.synth.render import PART_NAMES
+
+    part = PART_NAMES.index(name.removeprefix("fg_iou_").removesuffix("_gt")) + 1
+    values = []
+    for it, parts, plate in zip(inputs.items, inputs.gt_parts(), inputs.plates()):
+        ok = parts is not None and plate is not None
+        values.append(part_ious(foreground(it.generated, plate), parts).get(part) if ok else None)
     return per_image_result(name, values)
 
 

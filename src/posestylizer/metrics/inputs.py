@@ -153,6 +153,13 @@ class EvalInputs:
             return masks
         return [None if m is None else np.pad(m, ((0, 0), (self.bands,) * 2)) for m in masks]
 
+    def gt_parts(self) -> list[np.ndarray | None]:
+        """uint8 (H, W) body-part maps of the targets (0 background, 1 head, 2 torso, 3 arms, 4 legs; None where the
+        file is absent), unpadded."""
+        from posestylizer.data.synth import part_path
+
+        return self.cached("gt_parts", lambda: self._ground_truth(part_path, lambda it: it.tgt_name, "part map"))
+
     def plates(self) -> list[np.ndarray | None]:
         """uint8 (H, W, 3) background plates of the sources (None where the file is absent or the pair's source is
         not known): the background a generator, which sees only the source, should keep."""
@@ -177,14 +184,17 @@ class EvalInputs:
 
 
 def _read_ground_truth(path: Path | None, item: ResultItem, what: str) -> np.ndarray | None:
-    """A person mask (boolean (H, W), > 127 is person) or a background plate (uint8 (H, W, 3)) for ``item``; None if
-    there is no file."""
+    """A person mask (boolean (H, W), > 127 is person), a part map (uint8 (H, W)) or a background plate (uint8
+    (H, W, 3)) for ``item``; None if there is no file."""
 
     if path is None or not path.is_file():
         return None
     if what == "person mask":
         with Image.open(path) as img:
             data = np.asarray(img.convert("L")) > 127
+    elif what == "part map":
+        with Image.open(path) as img:
+            data = np.asarray(img.convert("L"))
     else:
         data = read_image(path)
     if data.shape[:2] != item.target.shape[:2]:

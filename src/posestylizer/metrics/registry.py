@@ -123,6 +123,15 @@ METRICS: dict[str, Metric] = {
     )
 }  # fmt: skip
 
+PART_IOU = ("foreground as fg_iou_gt (mean RGB difference from the source's background plate > 12% of 255, 3x3 "
+            "opening), split among the target's body parts by nearest part pixel; IoU of the {0} cell's foreground "
+            "with the target's {0} mask (parts/ of the synthetic dataset); pairs whose target shows no {0} left out")
+for _part in ("head", "torso", "arms", "legs"):
+    METRICS[f"fg_iou_{_part}_gt"] = Metric(
+        f"fg_iou_{_part}_gt", f"{_part} IoU", True, c.part_foreground_iou, PART_IOU.format(_part),
+        f"is the {_part} drawn where the target pose puts it: IoU of the generated foreground near the target's "
+        f"{_part} and its ground-truth mask", needs=("ground_truth",))  # fmt: skip
+
 # Default metric lists, in the column order of the paper's Table 1 (then the extras).
 PROTOCOLS: dict[str, tuple[str, ...]] = {
     "paper": ("ssim_paper", "is_paper", "mask_ssim_paper", "mask_is_paper", "pckh_paper", "l1", "mask_l1"),

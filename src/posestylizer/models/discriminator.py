@@ -52,6 +52,14 @@ class ResnetDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.blocks(self.down(self.stem(x))))
 
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``forward(x)`` and the activations it passed through: the stem's, each stride-2 conv's and each residual
+        block's output (6 maps; for discriminator feature matching)."""
+        feats = [self.stem(x)]
+        for layer in (*self.down, *self.blocks):
+            feats.append(layer(feats[-1]))
+        return self.out(feats[-1]), feats
+
 
 def build_discriminators(cfg: ModelConfig, gan_mode: str) -> tuple[ResnetDiscriminator, ResnetDiscriminator]:
     """(D_PB, D_PP) for a model config; ``gan_mode`` "bce" adds the sigmoid, "lsgan" does not."""

@@ -174,19 +174,50 @@ class APSObjective(nn.Module):
     def generator(
         self, fake_img: torch.Tensor, tgt_img: torch.Tensor, src_img: torch.Tensor, tgt_pose: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """L_G = λ_A·L1 + λ_B·perceptual + λ_GAN·(GAN(D_PB(fake, BP2)) + GAN(D_PP(fake, P1))) / 2, both toward real."""
+        """L_G = λ_A·L1 + λ_B·perceptual + λ_GAN·(GAN(D_PB(fake, BP2)) + GAN(D_PP(fake, P1))) / 2, both toward real;
+        plus λ_FM·feature matching (:meth:`feature_matching`) when ``loss.lambda_fm`` > 0 (not the paper's)."""
         c = self.cfg
+        pb_fake, pp_fake = torch.cat([fake_img, tgt_pose], 1), torch.cat([fake_img, src_img], 1)
         with frozen(self.d_pb, self.d_pp):
-            gan_pb = gan_loss(self.d_pb(torch.cat([fake_img, tgt_pose], 1)), True, c.gan_mode)
-            gan_pp = gan_loss(self.d_pp(torch.cat([fake_img, src_img], 1)), True, c.gan_mode)
+            if c.lambda_fm > 0:
+                (out_pb, feats_pb), (out_pp, feats_pp) = self._features(pb_fake, pp_fake)
+                fm = self.feature_matching(feats_pb, torch.cat([tgt_img, tgt_pose], 1), self.d_pb) / 2
+                fm = fm + self.feature_matching(feats_pp, torch.cat([tgt_img, src_img], 1), self.d_pp) / 2
+            else:
+                out_pb, out_pp, fm = self.d_pb(pb_fake), self.d_pp(pp_fake), None
+            gan_pb = gan_loss(out_pb, True, c.gan_mode)
+            gan_pp = gan_loss(out_pp, True, c.gan_mode)
         rec = self.reconstruction(fake_img, tgt_img)
         loss = c.lambda_gan * (gan_pb + gan_pp) / 2 + c.lambda_l1 * rec["l1"]
         if "perceptual" in rec:
             loss = loss + c.lambda_perceptual * rec["perceptual"]
+        if fm is not None:
+            loss = loss + c.lambda_fm * fm
         stats = {"G/gan_PB": gan_pb, "G/gan_PP": gan_pp, "G/l1": rec["l1"], "G/total": loss}
         if "perceptual" in rec:
             stats["G/perceptual"] = rec["perceptual"]
+        if fm is not None:
+            stats["G/fm"] = fm
         return loss, {k: v.detach() for k, v in stats.items()}
+
+    def _features(self, pb_fake: torch.Tensor, pp_fake: torch.Tensor):
+        return self.d_pb.forward_features(pb_fake), self.d_pp.forward_features(pp_fake)
+
+    @staticmethod
+    def feature_matching(fake_feats: list[torch.Tensor], real_input: torch.Tensor, d: nn.Module) -> torch.Tensor:
+        """Discriminator feature matching (pix2pixHD's L_FM, without its per-layer weights): the mean over D's
+        intermediate maps of mean |D_k(fake pair) - D_k(real pair)|, the real side without gradient. It asks G for
+        what D sees in the real target at every scale (limbs, edges), a denser signal than D's single verdict.
+
+        Args:
+            fake_feats: ``d.forward_features`` maps of the fake pair (with gradient to G).
+            real_input: the matching real pair (the target image with the same conditioning channels).
+            d: the discriminator (its parameters frozen by the caller).
+        """
+        with torch.no_grad():
+            _, real_feats = d.forward_features(real_input)
+        terms = [(f.float() - r.float()).abs().mean() for f, r in zip(fake_feats, real_feats)]
+        return torch.stack(terms).mean()
 
     def discriminator(
         self, name: str, pair_call: PairCall, real_pair: torch.Tensor, fake_pair: torch.Tensor

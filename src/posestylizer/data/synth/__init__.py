@@ -10,7 +10,8 @@ missed are written as -1, as real annotations have them.
 
 :func:`write_dataset` writes ``train/``, ``test/`` (split by identity), the annotation and pair CSVs of the chosen
 layout, ``masks/<phase>/<stem>.png`` (ground-truth foreground, 0/255; :func:`mask_path`) and
-``backgrounds/<phase>/<stem>.png`` (the background plate without the person; :func:`background_path`); the result
+``backgrounds/<phase>/<stem>.png`` (the background plate without the person; :func:`background_path`) and
+``parts/<phase>/<stem>.png`` (body parts: 0 background, 1 head, 2 torso, 3 arms, 4 legs; :func:`part_path`); the result
 passes ``posestylizer data check`` and is read by :class:`~posestylizer.data.dataset.PairDataset` exactly like the
 real datasets.
 
@@ -33,6 +34,7 @@ from posestylizer.data.synth.writer import (
     contact_sheet,
     mask_dir,
     mask_path,
+    part_path,
     render_sample,
     synth_layout,
     write_dataset,
@@ -50,6 +52,7 @@ __all__ = [
     "contact_sheet",
     "mask_dir",
     "mask_path",
+    "part_path",
     "render_sample",
     "sample_identity",
     "sample_pose",

@@ -21,6 +21,11 @@ _OWN_PARTS = {
     "elbow": {"arm"}, "wrist": {"arm"}, "hip": {"torso", "pelvis", "leg", "skirt"}, "knee": {"leg", "skirt"},
     "ankle": {"leg"}, "eye": {"head", "hair"}, "ear": {"head", "hair"},
 }  # fmt: skip
+# The body parts of the part maps (1 + index; 0 = background) and the regions of the body builders they gather: the
+# neck, the hip garment (seat of trousers or shorts) and a skirt go with the torso, hair with the head, shoes with the
+# legs (a skirt is worn at the hips and moves with them, not with the legs).
+PART_NAMES = ("head", "torso", "arms", "legs")
+PART_OF_GROUP = {"head": 1, "hair": 1, "neck": 2, "torso": 2, "pelvis": 2, "skirt": 2, "arm": 3, "leg": 4}
 _HEAD_ROOM = 1.15  # head radii above the highest skeleton point (the top of the head and its hair)
 
 
@@ -52,14 +57,21 @@ class Renderer:
             image (H, W, 3) float in [0, 1] (lit by ``pose.light``), keypoints (18, 2) int (y, x) with -1 for
             missing, foreground mask (H, W) bool.
         """
+        return self.render_parts(ident, pose, background, rng)[:3]
+
+    def render_parts(self, ident: Identity, pose: Pose, background: np.ndarray, rng: np.random.Generator):
+        """As :meth:`render`, plus the body-part map: uint8 (H, W), :data:`PART_NAMES` index + 1 on the mask, 0
+        elsewhere (see :func:`part_map`)."""
         fig = project(ident, pose, self.size)
         canvas = Canvas(background)
         parts = sorted(body_parts(fig), key=lambda part: part.depth)  # back to front; stable for ties
         for label, part in enumerate(parts):
             part.shape.draw(canvas, label)
-        keypoints = self._keypoints(fig, canvas, [part.group for part in parts], rng)
+        groups = [part.group for part in parts]
+        keypoints = self._keypoints(fig, canvas, groups, rng)
         image = np.clip(canvas.rgb * pose.light, 0, 1)
-        return image, keypoints, canvas.alpha >= 0.5
+        mask = canvas.alpha >= 0.5
+        return image, keypoints, mask, part_map(canvas.label, groups, mask)
 
     def _keypoints(
         self, fig: Figure, canvas: Canvas, groups: list[str], rng: np.random.Generator
@@ -86,6 +98,26 @@ class Renderer:
                 continue  # the estimator just missed it
             kp[i] = (r, c)
         return kp
+
+
+def part_map(label: np.ndarray, groups: list[str], mask: np.ndarray) -> np.ndarray:
+    """The body part of every person pixel: uint8 (H, W), 1 + index in :data:`PART_NAMES` where ``mask`` is set, 0
+    elsewhere, so the parts tile the ground-truth mask exactly.
+
+    ``label`` (int (H, W), -1 = none) is the canvas's index of the part painted last per pixel; ``groups`` the region
+    of each index. A mask pixel without a label (coverage exactly 0.5 at an edge) takes its nearest labelled pixel's
+    part.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    lut = np.array([PART_OF_GROUP[g.rsplit("_", 1)[-1]] for g in groups] + [0], np.uint8)  # index -1 -> 0
+    parts = lut[label]
+    gaps = mask & (parts == 0)
+    if gaps.any() and (parts > 0).any():
+        _, (rows, cols) = distance_transform_edt(parts == 0, return_indices=True)
+        parts[gaps] = parts[rows[gaps], cols[gaps]]
+    parts[~mask] = 0
+    return parts
 
 
 def _faces_away(fig: Figure, name: str, kind: str) -> bool:

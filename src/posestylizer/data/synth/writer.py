@@ -26,6 +26,7 @@ SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")
 MASKS = "masks"  # <root>/masks/<phase>/<image stem>.png: ground-truth foreground, 0/255
 BACKGROUNDS = "backgrounds"  # <root>/backgrounds/<phase>/<image stem>.png: the plate without the person
+PARTS = "parts"  # <root>/parts/<phase>/<image stem>.png: body-part map, 0 = background, 1 + index in PART_NAMES
 
 
 # ------------------------------------------------------------------------------------------------- paths and names
@@ -39,6 +40,12 @@ def mask_dir(root: str | Path, phase: str) -> Path:
 def background_dir(root: str | Path, phase: str) -> Path:
     """Folder of the background plates (without the person) of ``phase`` that :func:`write_dataset` writes."""
     return Path(root) / BACKGROUNDS / phase
+
+
+def part_path(root: str | Path, phase: str, name: str) -> Path:
+    """Body-part map (uint8 PNG: 0 background, 1 head, 2 torso, 3 arms, 4 legs; the parts tile the mask) that
+    :func:`write_dataset` wrote for image ``name``."""
+    return Path(root) / PARTS / phase / f"{Path(name).stem}.png"
 
 
 def mask_path(root: str | Path, phase: str, name: str) -> Path:
@@ -105,10 +112,10 @@ def _render_one(renderer: Renderer, ident: Identity, preset: str, plate: np.ndar
         pad = (plate.shape[1] - w) // 2
         x0 = round(pose.shift * 2 * pad)
         bg = plate[:, x0 : x0 + w]
-        image, kp, mask = renderer.render(ident, pose, bg, rng)
+        image, kp, mask, parts = renderer.render_parts(ident, pose, bg, rng)
         if pairable(kp):
             break
-    return _to_uint8(image), kp, mask, _to_uint8(np.clip(bg * pose.light, 0, 1)), pose, rng
+    return _to_uint8(image), kp, mask, _to_uint8(np.clip(bg * pose.light, 0, 1)), pose, rng, parts
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -143,15 +150,19 @@ def _prepare_output(out: Path, layout: Layout) -> None:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    for folder in (MASKS, BACKGROUNDS):
+    for folder in (MASKS, BACKGROUNDS, PARTS):
         shutil.rmtree(out / folder, ignore_errors=True)
 
 
-def _split(identities: int, seed: int, test_fraction: float) -> dict[int, str]:
-    """The phase of every person: a seeded ``test_fraction`` of them (at least one, never all) is ``test``."""
-    n_test = min(max(1, round(identities * test_fraction)), identities - 1)
-    order = np.random.default_rng([seed, 0]).permutation(identities)
-    return {int(i): ("test" if j < n_test else "train") for j, i in enumerate(order)}
+def _split(identities: int, seed: int, test_fraction: float, split_among: int = 0) -> dict[int, str]:
+    """The phase of every person: a seeded ``test_fraction`` of them (at least one, never all) is ``test``; with
+    ``split_among`` > 0, that of the first ``split_among`` people (as a set of that many has it) and everyone after
+    them trains, so more training people leave the test people unchanged."""
+    among = min(split_among, identities) if split_among > 0 else identities
+    n_test = min(max(1, round(among * test_fraction)), among - 1)
+    order = np.random.default_rng([seed, 0]).permutation(among)
+    phases = {int(i): ("test" if j < n_test else "train") for j, i in enumerate(order)}
+    return {**phases, **{i: "train" for i in range(among, identities)}}
 
 
 def _write_person(out: Path, layout: Layout, renderer: Renderer, ident: Identity, phase: str, preset: str,
@@ -160,16 +171,18 @@ def _write_person(out: Path, layout: Layout, renderer: Renderer, ident: Identity
     plate = background(preset, layout.image_size, ident.background_seed, _plate_pad(layout))
     written = []
     for k in range(poses):
-        image, kp, mask, bg, pose, rng = _render_one(renderer, ident, preset, plate, seed, k)
+        image, kp, mask, bg, pose, rng, parts = _render_one(renderer, ident, preset, plate, seed, k)
         name = _market_name(ident, k, rng) if preset == "market" else _fashion_name(ident, k, pose)
         Image.fromarray(image).save(layout.image_dir(out, phase) / name, quality=95)
         Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path(out, phase, name), compress_level=1)
+        Image.fromarray(parts).save(part_path(out, phase, name), compress_level=1)
         Image.fromarray(bg).save(background_path(out, phase, name), compress_level=1)
         written.append((name, kp))
     return written
 
 
-def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_fraction: float) -> None:
+def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_fraction: float,
+                split_among: int = 0) -> None:  # fmt: skip
     meta = {
         "generator": "posestylizer.data.synth",
         "version": SYNTH_VERSION,
@@ -178,6 +191,7 @@ def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_
         "poses": poses,
         "seed": seed,
         "test_fraction": test_fraction,
+        "split_among": split_among,
         "images": summary.images,
         "pairs": summary.pairs,
         "layout": dict(asdict(summary.layout)),
@@ -186,7 +200,8 @@ def _write_meta(summary: SynthSummary, preset: str, poses: int, seed: int, test_
 
 
 def write_dataset(out: str | Path, preset: str = "market", identities: int = 50, poses: int = 10, seed: int = 0, *,
-                  test_fraction: float = 0.2, progress: Progress = QUIET) -> SynthSummary:  # fmt: skip
+                  test_fraction: float = 0.2, split_among: int = 0,
+                  progress: Progress = QUIET) -> SynthSummary:  # fmt: skip
     """Render a synthetic PATN-layout dataset into ``out`` (deterministic for a seed) and return what was written.
 
     Person ``i`` of a seed looks and moves the same whatever ``identities`` is; only the split depends on it.
@@ -199,6 +214,8 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
         poses: images per person; at least 2 (a pair needs two).
         seed: everything is a function of it.
         test_fraction: share of the people in the test split (at least one person each side).
+        split_among: > 0: the split is that of a set of the first ``split_among`` people, and the people after
+            them all train (more training people, the same test people).
         progress: the progress bars of the command.
     """
     layout = synth_layout(preset)
@@ -208,9 +225,10 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
         raise DataError(f"--poses {poses}: need at least 2 images per person to make pairs")
     out = Path(out)
     _prepare_output(out, layout)
-    phase_of = _split(identities, seed, test_fraction)
+    phase_of = _split(identities, seed, test_fraction, split_among)
     for phase in PHASES:
-        for folder in (layout.image_dir(out, phase), mask_dir(out, phase), background_dir(out, phase)):
+        for folder in (layout.image_dir(out, phase), mask_dir(out, phase), background_dir(out, phase),
+                       part_path(out, phase, "x").parent):  # fmt: skip
             folder.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(layout.image_size)
     annotations: dict[str, list] = {phase: [] for phase in PHASES}
@@ -226,7 +244,7 @@ def write_dataset(out: str | Path, preset: str = "market", identities: int = 50,
     n_test = sum(phase == "test" for phase in phase_of.values())
     summary = SynthSummary(root=out, layout=layout, images={p: len(a) for p, a in annotations.items()}, pairs=pairs,
                            identities={"train": identities - n_test, "test": n_test})  # fmt: skip
-    _write_meta(summary, preset, poses, seed, test_fraction)
+    _write_meta(summary, preset, poses, seed, test_fraction, split_among)
     return summary
 
 
