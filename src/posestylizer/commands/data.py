@@ -30,7 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "data", help="make, check and pair PATN-layout datasets (synthetic people, Market, DeepFashion)"
     )
     data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    _register_synth(data_sub)
+    _register_prepare(data_sub)
+    _register_resize(data_sub)
+    _register_check_and_pairs(data_sub)
 
+
+def _register_synth(data_sub) -> None:
     s = data_sub.add_parser(
         "synth",
         help="render a synthetic people dataset in the PATN layout",
@@ -58,9 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
-    _register_prepare(data_sub)
-    _register_resize(data_sub)
 
+def _register_check_and_pairs(data_sub) -> None:
     c = data_sub.add_parser(
         "check",
         help="validate a dataset and report every problem with file and line (exit 0 clean, 2 otherwise)",

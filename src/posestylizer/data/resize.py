@@ -18,7 +18,7 @@ from PIL import Image
 
 from posestylizer.data.formats import read_annotations, write_annotations
 from posestylizer.data.layouts import PHASES, Layout, get_layout
-from posestylizer.data.synth import background_path, mask_path, part_path
+from posestylizer.data.synth import background_path, mask_path, part_path, write_dataset
 from posestylizer.errors import DataError
 from posestylizer.keypoints.vocab import present
 from posestylizer.runtime.progress import QUIET, Progress
@@ -116,8 +116,6 @@ def write_synth_at_size(out: str | Path, size: tuple[int, int], preset: str = "m
     :class:`~posestylizer.data.synth.SynthSummary` of ``out`` (its layout at ``size``)."""
     import dataclasses
     import tempfile
-
-    from posestylizer.data.synth import write_dataset
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from posestylizer.config import ExperimentConfig
+from posestylizer.results.panels import pair_panels, panel_row, stack_rows
 
 GRID_SCALE = 3
 GRID_COLUMNS = ("source", "source pose", "target", "target pose", "untrained APS", "trained APS")
@@ -27,7 +28,6 @@ CURVES = (
 def result_grid(examples: list[tuple[dict, dict[str, np.ndarray]]]) -> np.ndarray:
     """Rows of [source | source pose | target | target pose | untrained | trained], 2 px white gaps, upscaled, under
     a strip with the columns' titles (:data:`GRID_COLUMNS`)."""
-    from posestylizer.results.panels import pair_panels, panel_row, stack_rows
 
     rows = [
         panel_row(pair_panels(item["src_img"], item["src_kp"], item["tgt_img"], item["tgt_kp"],

@@ -21,11 +21,27 @@ from pathlib import Path
 
 import torch
 
+from posestylizer.checkpoints.native import load_generator
 from posestylizer.config import ExperimentConfig, load_config
-from posestylizer.demo.report import Column
+from posestylizer.data.dataset import PairDataset
+from posestylizer.data.layouts import get_layout
+from posestylizer.data.pairs import evenly_spaced
+from posestylizer.data.resize import resize_dataset
+from posestylizer.data.synth import write_dataset
+from posestylizer.demo.report import Column, write_report
+from posestylizer.errors import ConfigError
+from posestylizer.inference.collect import collect
 from posestylizer.metrics.collect import Collection
+from posestylizer.metrics.evaluate import evaluate
+from posestylizer.metrics.inputs import EvalOptions
 from posestylizer.metrics.registry import METRICS, Metric
+from posestylizer.metrics.write import write_reports
+from posestylizer.models import Generator, init_generator_weights
 from posestylizer.runtime.progress import QUIET, Progress
+from posestylizer.runtime.threads import fastest_threads, thread_candidates
+from posestylizer.training.distributed import DistInfo
+from posestylizer.training.loop import Trainer
+from posestylizer.training.run import read_scalars, train
 
 # Columns of the demo's table, all computed by the metric registry against the synthetic ground truth.
 DEMO_METRICS = ("ssim_clean", "l1", "mask_ssim_gt", "mask_l1_gt", "fg_iou_gt", "fg_iou_arms_gt", "fg_iou_head_gt",
@@ -78,7 +94,6 @@ def generate_pairs(dataset, indices: list[int], generators: dict[str, torch.nn.M
     """Each generator's pairs ``dataset[indices]`` through the one collector
     (:func:`posestylizer.inference.collect.collect`), as lossless images in ``indices`` order; one collection per
     method, ``copy`` (the source image as the answer) first."""
-    from posestylizer.inference.collect import collect
 
     labels = dict(METHODS)
     out: dict[str, Collection] = {}
@@ -97,9 +112,6 @@ def evaluate_methods(collections: dict[str, Collection], data_root: str | Path, 
 
     Returns {method: {metric: mean over pairs}} and the table's columns (registry label, direction and settings).
     """
-    from posestylizer.metrics.evaluate import evaluate
-    from posestylizer.metrics.inputs import EvalOptions
-    from posestylizer.metrics.write import write_reports
 
     options = EvalOptions(protocol="clean", metrics=list(DEMO_METRICS), ground_truth=str(data_root),
                           ground_truth_phase="test")  # fmt: skip
@@ -128,10 +140,6 @@ def _prepare_data(opts: DemoOptions, out: Path, progress: Progress):
     size; return (config, synth summary)."""
     import shutil
 
-    from posestylizer.data.layouts import get_layout
-    from posestylizer.data.resize import resize_dataset
-    from posestylizer.data.synth import write_dataset
-
     data_root = out / "data"
     cfg = demo_config(opts, data_root)
     h, w = get_layout(SYNTH_PRESET).image_size
@@ -150,9 +158,6 @@ def choose_threads(cfg: ExperimentConfig, train_set, threads: int, max_seconds: 
     if threads > 0:
         torch.set_num_threads(threads)
         return f"{threads} CPU thread{'s' if threads > 1 else ''} (--threads)"
-    from posestylizer.runtime.threads import fastest_threads, thread_candidates
-    from posestylizer.training.distributed import DistInfo
-    from posestylizer.training.loop import Trainer
 
     candidates = thread_candidates()
     if len(candidates) == 1:
@@ -163,9 +168,6 @@ def choose_threads(cfg: ExperimentConfig, train_set, threads: int, max_seconds: 
 
 
 def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: float, train_set, test_set):
-    from posestylizer.errors import ConfigError
-    from posestylizer.training.run import train
-
     too_short = f"--minutes {opts.minutes}: too short; the demo needs at least {opts.reserve_seconds + 30:.0f} s"
     if budget < 10:
         raise ConfigError(too_short)
@@ -188,12 +190,6 @@ def _train(cfg: ExperimentConfig, opts: DemoOptions, run_dir: Path, budget: floa
 
 def run_demo(opts: DemoOptions) -> Path:
     """Run the demo and return the path of ``report.html``."""
-    from posestylizer.checkpoints.native import load_generator
-    from posestylizer.data.dataset import PairDataset
-    from posestylizer.data.pairs import evenly_spaced
-    from posestylizer.demo.report import write_report
-    from posestylizer.models import Generator, init_generator_weights
-    from posestylizer.training.run import read_scalars
 
     t0 = time.perf_counter()
     out = Path(opts.out)

@@ -17,10 +17,26 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from posestylizer.data.synth.render import PART_NAMES
 from posestylizer.errors import DataError
+from posestylizer.estimators import get_estimator
+from posestylizer.metrics.inception import (
+    FID_FEATURE,
+    IS_FEATURE,
+    InceptionFeatures,
+    feature_statistics,
+    frechet_distance,
+    reference_statistics,
+)
+from posestylizer.metrics.inception import inception_score as score
 from posestylizer.metrics.inputs import EvalInputs, EvalOptions, Keypoints
+from posestylizer.metrics.pckh import pckh_image, pckh_score
+from posestylizer.metrics.perceptual import LPIPS
 from posestylizer.metrics.pixel import apply_mask, foreground, iou, l1, part_ious, psnr
 from posestylizer.metrics.results import MetricResult, per_image_result
+from posestylizer.metrics.ssim import WINDOWS, ssim
+from posestylizer.results.protocol import PAPER_JPEG_QUALITY
+from posestylizer.runtime.imagefiles import read_image
 
 Score = Callable[[np.ndarray, np.ndarray, EvalOptions], float]
 Compute = Callable[[EvalInputs, str], MetricResult]
@@ -50,14 +66,10 @@ def pairwise(score: Score, view: str = "images") -> Compute:
 
 # ------------------------------------------------------------------------------------------------ pairwise scores
 def ssim_paper(target: np.ndarray, generated: np.ndarray, options: EvalOptions) -> float:
-    from posestylizer.metrics.ssim import WINDOWS, ssim
-
     return ssim(target, generated, data_range=None, truncate=WINDOWS[options.ssim_window])
 
 
 def ssim_clean(target: np.ndarray, generated: np.ndarray, options: EvalOptions) -> float:
-    from posestylizer.metrics.ssim import ssim
-
     return ssim(target, generated, data_range=255.0)
 
 
@@ -82,7 +94,6 @@ def part_foreground_iou(inputs: EvalInputs, name: str) -> MetricResult:
     """Per-part IoU (``fg_iou_<part>_gt``): the generated foreground as :func:`foreground_iou` finds it, split among
     the target's body parts by nearest part pixel, against each part's mask (:func:`~.pixel.part_ious`). Pairs whose
     target shows none of the part are left out."""
-    from posestylizer.data.synth.render import PART_NAMES
 
     part = PART_NAMES.index(name.removeprefix("fg_iou_").removesuffix("_gt")) + 1
     values = []
@@ -95,7 +106,6 @@ def part_foreground_iou(inputs: EvalInputs, name: str) -> MetricResult:
 # --------------------------------------------------------------------------------------------------- networks
 def inception(inputs: EvalInputs):
     """The TF-Inception network (torch-fidelity), built once per evaluation."""
-    from posestylizer.metrics.inception import InceptionFeatures
 
     o = inputs.options
     return inputs.cached("inception", lambda: InceptionFeatures(o.weights_dir, o.device, o.batch_size))
@@ -103,8 +113,6 @@ def inception(inputs: EvalInputs):
 
 def lpips_network(net: str) -> Callable[[EvalInputs], Any]:
     def build(inputs: EvalInputs):
-        from posestylizer.metrics.perceptual import LPIPS
-
         o = inputs.options
         return inputs.cached(("lpips", net), lambda: LPIPS(net, o.weights_dir, o.device, o.batch_size))
 
@@ -118,8 +126,6 @@ def estimator(inputs: EvalInputs):
         return None
 
     def make():
-        from posestylizer.estimators import get_estimator
-
         return get_estimator(o.estimator, **o.estimator_options)
 
     return inputs.cached("estimator", make)
@@ -135,8 +141,6 @@ def _features(inputs: EvalInputs, padded: bool) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ set metrics
 def inception_score(inputs: EvalInputs, name: str) -> MetricResult:
     """IS of the (padded) generated panels, splits in file-name order (reference §7.5)."""
-    from posestylizer.metrics.inception import IS_FEATURE
-    from posestylizer.metrics.inception import inception_score as score
 
     mean, std, splits = score(_features(inputs, padded=True)[IS_FEATURE], inputs.options.is_splits)
     return MetricResult(mean, len(inputs.items), std, details={"splits": splits})
@@ -145,8 +149,6 @@ def inception_score(inputs: EvalInputs, name: str) -> MetricResult:
 def masked_inception_score(inputs: EvalInputs, name: str) -> MetricResult:
     """IS of the generated panels multiplied by the target pose masks (reference §7.4); images without one are left
     out."""
-    from posestylizer.metrics.inception import IS_FEATURE
-    from posestylizer.metrics.inception import inception_score as score
 
     masked = [apply_mask(g, m) for g, m in zip(inputs.generated(), inputs.pose_masks()) if m is not None]
     feats = inception(inputs)(inputs.progress(masked, "inception (masked)", unit="image"))
@@ -156,13 +158,6 @@ def masked_inception_score(inputs: EvalInputs, name: str) -> MetricResult:
 
 def fid(inputs: EvalInputs, name: str) -> MetricResult:
     """FID of the unpadded generated images against the training images' statistics (cached on disk)."""
-    from posestylizer.metrics.inception import (
-        FID_FEATURE,
-        feature_statistics,
-        frechet_distance,
-        reference_statistics,
-    )
-    from posestylizer.runtime.imagefiles import read_image
 
     o = inputs.options
     ref = Path(o.fid_reference)
@@ -193,7 +188,6 @@ def lpips(inputs: EvalInputs, name: str) -> MetricResult:
 
 def pckh(inputs: EvalInputs, name: str) -> MetricResult:
     """The authors' PCKh (reference §7.6) of keypoints estimated on (or given for) the generated images."""
-    from posestylizer.metrics.pckh import pckh_image, pckh_score
 
     o = inputs.options
     n = len(inputs.items)
@@ -247,7 +241,6 @@ def _predictor(inputs: EvalInputs, no_prediction: list[str], predicted: list[Any
 
 def _jpeg_roundtrip(image: np.ndarray) -> np.ndarray:
     """The authors' crop scripts save each generated panel as JPEG (PIL default quality) before pose estimation."""
-    from posestylizer.results.protocol import PAPER_JPEG_QUALITY
 
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="JPEG", quality=PAPER_JPEG_QUALITY)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from posestylizer.data.synth import background_path, mask_path
+from posestylizer.data.synth import background_path, mask_path, part_path
 from posestylizer.errors import DataError
 from posestylizer.keypoints.maps import pose_mask
 from posestylizer.metrics.collect import Collection, ResultItem
@@ -156,7 +156,6 @@ class EvalInputs:
     def gt_parts(self) -> list[np.ndarray | None]:
         """uint8 (H, W) body-part maps of the targets (0 background, 1 head, 2 torso, 3 arms, 4 legs; None where the
         file is absent), unpadded."""
-        from posestylizer.data.synth import part_path
 
         return self.cached("gt_parts", lambda: self._ground_truth(part_path, lambda it: it.tgt_name, "part map"))
 

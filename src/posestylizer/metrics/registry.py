@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from posestylizer.errors import ConfigError
 from posestylizer.metrics import compute as c
 from posestylizer.metrics.inputs import EvalInputs, EvalOptions
 
@@ -141,7 +142,6 @@ PROTOCOLS: dict[str, tuple[str, ...]] = {
 
 def resolve_metrics(protocol: str, names: list[str] | None = None) -> list[Metric]:
     """The metrics to compute: ``names`` if given (any registry name), else the protocol's list."""
-    from posestylizer.errors import ConfigError
 
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol '{protocol}': choose one of {', '.join(PROTOCOLS)}")

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posestylizer.checkpoints.pretrained import SPECS, read_state_dict, resolve_weights
 from posestylizer.config import LossConfig
 from posestylizer.errors import WeightsError
 
@@ -103,7 +104,6 @@ def load_vgg_relu12(weights: str | Path = "") -> VGGRelu12:
         weights: a local torchvision VGG19 state-dict file (read with ``weights_only=True``); empty = torchvision's
             ``VGG19_Weights.IMAGENET1K_V1`` file from the torch hub cache, downloaded once when possible.
     """
-    from posestylizer.checkpoints.pretrained import SPECS, read_state_dict, resolve_weights
 
     hint = "pass --vgg-weights FILE (torchvision's vgg19-dcbb9e9d.pth) or set loss.perceptual=false"
     what = SPECS["vgg19"].what

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from posestylizer.data.formats import write_annotations, write_pairs
+from posestylizer.data.formats import read_annotations, write_annotations, write_pairs
 from posestylizer.data.layouts import PHASES, Layout, get_layout
 from posestylizer.data.pairs import make_pairs, pairable
 from posestylizer.data.synth.backgrounds import background
@@ -20,6 +20,7 @@ from posestylizer.data.synth.identity import Identity, sample_identity
 from posestylizer.data.synth.pose import Pose, sample_pose
 from posestylizer.data.synth.render import Renderer
 from posestylizer.errors import DataError
+from posestylizer.runtime.imagefiles import read_image
 from posestylizer.runtime.progress import QUIET, Progress
 
 SYNTH_VERSION = 1
@@ -256,8 +257,6 @@ def contact_sheet(root: str | Path, layout: str | Layout = "market", phase: str 
     """A grid image (uint8 (rows, cols, 3)) of a dataset: one row per person (first ``people`` ids),
     ``per_person`` images each with 1-px white borders, enlarged ``scale`` times (default: 2 for images up to
     128 px high, else 1)."""
-    from posestylizer.data.formats import read_annotations
-    from posestylizer.runtime.imagefiles import read_image
 
     layout = get_layout(layout)
     by_id: dict[str, list[str]] = {}
