@@ -117,3 +117,13 @@ def test_synth_rewrites_its_own_folder_only_with_force(tmp_path, capsys):
     assert main(["data", "synth", out, "--identities", "2", "--poses", "2", "--quiet"]) == 0
     _one_line_refusal(capsys, ["data", "synth", out, "--identities", "2", "--poses", "2"], "pass --force")
     assert main(["data", "synth", out, "--identities", "2", "--poses", "2", "--quiet", "--force"]) == 0
+
+
+def test_folder_outputs_of_the_wrong_kind_are_refused_before_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    _one_line_refusal(capsys, ["train", "--preset", "synthetic", "--data", "nowhere", "--out", "notes.txt"],
+                      "notes.txt: is a file; --out takes a folder")
+    _one_line_refusal(capsys, ["evaluate", "--checkpoint", "none", "--data", "nowhere", "--out", "notes.txt"],
+                      "notes.txt: is a file; --out takes a folder")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

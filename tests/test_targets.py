@@ -241,3 +241,17 @@ def test_cli_target_name_ignores_a_file_of_that_name(ckpt, tmp_path, monkeypatch
     assert "library target" in capsys.readouterr().out
     assert np.array_equal(np.asarray(Image.open(tmp_path / "plain.png")),
                           np.asarray(Image.open(tmp_path / "shadowed.png")))
+
+
+def test_a_target_photo_with_nobody_is_named_as_the_target(ckpt, scene, tmp_path):
+    from posestylizer.errors import NoPersonError
+    from posestylizer.keypoints.vocab import missing_pose
+
+    def estimator(image):  # the scene's person in the scene, nobody in the empty room
+        return scene[1] if image.shape[:2] == scene[0].shape[:2] else missing_pose()
+
+    pipe = PoseStylizerPipeline.from_pretrained(ckpt, estimator=estimator)
+    empty = tmp_path / "empty_room.png"
+    Image.new("RGB", (96, 160), (235, 235, 235)).save(empty)
+    with pytest.raises(NoPersonError, match=r"^target photo .*empty_room\.png: no person found"):
+        pipe(scene[0], str(empty))

@@ -68,7 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from posestylizer.metrics.evaluate import evaluate
     from posestylizer.metrics.write import format_table, write_reports
+    from posestylizer.runtime.outputs import check_folder_path
+
     _check_inputs(args)
+    check_folder_path(args.out, "--out")  # before any image is generated or scored
     progress = Progress(not args.quiet)
     collection, defaults = _collect(args, progress)
     report = evaluate(collection, _options(args, collection, defaults), progress)

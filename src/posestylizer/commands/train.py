@@ -51,8 +51,11 @@ def _at_least_one(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from posestylizer.runtime.outputs import check_folder_path
     from posestylizer.training.run import run_training
 
+    if args.out:
+        check_folder_path(args.out, "--out")
     result = run_training(
         preset=args.preset, data=args.data, overrides=args.overrides, config_file=args.config, out=args.out,
         resume=args.resume, init_from=args.init_from, vgg_weights=args.vgg_weights, max_steps=args.max_steps,

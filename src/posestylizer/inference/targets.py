@@ -34,7 +34,7 @@ from typing import ClassVar, Union
 import numpy as np
 from PIL import Image
 
-from posestylizer.errors import InputError, MissingKeypointsError
+from posestylizer.errors import InputError, MissingKeypointsError, NoPersonError
 from posestylizer.inference import framing as fr
 from posestylizer.inference.inputs import keypoint_array, load_image
 from posestylizer.inference.people import pick_person
@@ -186,8 +186,11 @@ def target_pose(prepared: PreparedTarget, size: tuple[int, int], framing: fr.Fra
     if isinstance(target, KeypointFile):
         raw, where = prepared.keypoints, f"target file {target.path}"
     else:
-        raw = pick_person(prepared.image, estimator).keypoints
         where = f"target photo {target.image}" if isinstance(target.image, (str, Path)) else "target photo"
+        try:
+            raw = pick_person(prepared.image, estimator).keypoints
+        except NoPersonError as err:  # name the target: the source photo has its own person search
+            raise NoPersonError(f"{where}: {err}") from None
     try:
         box = fr.frame_box(raw, size, framing)
     except MissingKeypointsError as err:

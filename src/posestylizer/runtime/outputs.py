@@ -47,6 +47,16 @@ def check_output_file(path: str | Path, *, force: bool, option: str) -> Path:
     return path
 
 
+def check_folder_path(path: str | Path, option: str) -> Path:
+    """A folder the command fills itself (a run folder, an evaluation folder): not a file, in a writable folder.
+    What it may hold already is the command's own rule (a run folder is resumed or refused)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: is a file; {option} takes a folder (choose a new folder name)")
+    _writable_parent(path, option)
+    return path
+
+
 def check_output_dir(
     path: str | Path, *, force: bool, option: str, ours: Callable[[Path], bool] | None = None
 ) -> Path:
