@@ -188,8 +188,8 @@ ERRORS = [
     (["--driving", "{root}/bad.csv"], "bad.csv:2"),
     (["--driving", "{root}/empty"], "no person found in any frame"),
     (["--driving", "{root}/poses.csv", "--out", "{tmp}/a.avi"], "end the file name with .gif or .mp4"),
-    (["--driving", "{root}/poses.csv", "--fps", "0"], "--fps 0"),
-    (["--driving", "{root}/poses.csv", "--hold", "-1"], "must not be negative"),
+    (["--driving", "{root}/poses.csv", "--fps", "0"], "argument --fps: expected a number in (0, inf)"),
+    (["--driving", "{root}/poses.csv", "--hold", "-1"], "argument --hold: expected a whole number >= 0"),
     (["--driving", "{root}/poses.csv", "--source", "{root}/missing.png"], "image not found"),
     (["--driving", "{root}/poses.csv", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),
 ]

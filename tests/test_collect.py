@@ -82,11 +82,14 @@ def calls(monkeypatch):
     seen: list[str] = []
     real = collect_module.collect_batches
 
-    def spy(generate, batches, description, progress=None):
+    def spy(generate, batches, description, *args, **kwargs):
         seen.append(description)
-        return real(generate, batches, description, progress)
+        return real(generate, batches, description, *args, **kwargs)
+
+    import posestylizer.experiments.curves as curves_module  # imports the loop by name
 
     monkeypatch.setattr(collect_module, "collect_batches", spy)
+    monkeypatch.setattr(curves_module, "collect_batches", spy)
     return seen
 
 

@@ -236,7 +236,7 @@ def test_part_maps_tile_the_mask_and_name_the_limbs(market):
         assert set(np.unique(parts)) <= {0, 1, 2, 3, 4}
         seen |= set(np.unique(parts).tolist())
         for k, part in ((0, 1), (14, 1), (4, 3), (7, 3), (10, 4), (13, 4)):  # nose, eye: head; wrists; ankles
-            y, x = kp[k]  # on its part or at its edge (rounded to a pixel); a few are annotated though hidden
+            y, x = (int(v) for v in kp[k])  # on its part or at its edge (rounded to a pixel); a few are annotated though hidden
             if y >= 0:
                 on_part[part].append(part in parts[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2])
     assert seen == {0, 1, 2, 3, 4}
@@ -266,4 +266,5 @@ def test_cli_synth_at_a_size(tmp_path, capsys):
         assert Image.open(path).size == (32, 64), path
     assert json.loads((out / "synth.json").read_text())["resized_to"] == [64, 32]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the full-size render is removed
-    assert main(args) == 0  # a second run replaces its own output
+    assert main(args) == 2  # a second run needs --force (runtime.outputs) ...
+    assert main([*args, "--force"]) == 0  # ... and then replaces its own output

@@ -83,7 +83,7 @@ ERRORS = [
     (["--data", "{root}/data", "--source", "a.png"], "give one mode"),
     (["--data", "{root}/data", "--out", "{tmp}/out.png"], "--out is a folder"),
     (["--data", "{root}/data", "--pairs", "{tmp}/bad.csv"], "bad.csv:2: nobody.jpg"),
-    (["--data", "{root}/data", "--batch-size", "0"], "--batch-size 0"),
+    (["--data", "{root}/data", "--batch-size", "0"], "argument --batch-size: expected a whole number >= 1"),
     (["--data", "{root}/data", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),
 ]
 

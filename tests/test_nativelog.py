@@ -48,5 +48,5 @@ def test_pose_estimate_prints_no_mediapipe_lines(tmp_path):
     argv = [sys.executable, "-m", "posestylizer", "pose", "estimate", str(photo), "--out", str(tmp_path / "kp.json")]
     quiet = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
-    loud = subprocess.run([*argv, "--verbose"], env=env, capture_output=True, text=True, timeout=300)
+    loud = subprocess.run([*argv[:-1], str(tmp_path / "kp2.json"), "--verbose"], env=env, capture_output=True, text=True, timeout=300)
     assert loud.returncode == 0 and ("W0000" in loud.stderr or "INFO:" in loud.stderr), loud.stderr

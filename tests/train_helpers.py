@@ -68,7 +68,7 @@ def datasets_worker(rank: int, world: int, port: int, roots: list[str], out: str
 
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))  # fmt: skip
-    from posestylizer.data import check
+    from posestylizer.data import dataset as check  # check_dataset as the dataset calls it
     from posestylizer.errors import DataError
     from posestylizer.training.distributed import init_distributed, shutdown_distributed
     from posestylizer.training.run import load_datasets

@@ -71,7 +71,10 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = _parse(parser, sys.argv[1:] if argv is None else list(argv))
+    try:
+        args = _parse(parser, sys.argv[1:] if argv is None else list(argv))
+    except SystemExit as done:  # argparse's one-line error (2) or --help (0): main always returns the code
+        return int(done.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

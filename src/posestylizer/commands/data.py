@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from posestylizer.commands.argtypes import COUNT, FRACTION, NON_NEGATIVE, SIDE
 from posestylizer.commands.common import add_force_option
@@ -141,7 +142,7 @@ def _register_resize(data_sub) -> None:
     )
     z.add_argument("src", help="dataset folder at its layout's size")
     z.add_argument("dst", help="output folder (new, empty, or an earlier resized copy, replaced)")
-    z.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), required=True, help="new image size")
+    z.add_argument("--size", type=SIDE, nargs=2, metavar=("H", "W"), required=True, help="new image size")
     z.add_argument("--layout", default="market", choices=("market", "fashion"), help="layout of SRC")
     z.add_argument("--quiet", action="store_true", help="no progress bar")
     z.set_defaults(func=run_resize)
@@ -149,8 +150,13 @@ def _register_resize(data_sub) -> None:
 
 def run_resize(args: argparse.Namespace) -> int:
     from posestylizer.data.resize import resize_dataset
-    from posestylizer.runtime.progress import Progress
+    from posestylizer.errors import DataError
+    from posestylizer.runtime.outputs import check_folder_path, check_not_an_input
 
+    if not Path(args.src).is_dir():
+        raise DataError(f"{args.src}: not a folder; give the dataset folder to resize (SRC)")
+    check_not_an_input(args.dst, [args.src], "DST")
+    check_folder_path(args.dst, "DST")  # what it may hold: resize_dataset's rule (an earlier resized copy)
     out = resize_dataset(args.src, args.dst, tuple(args.size), layout=args.layout, progress=Progress(not args.quiet))
     print(f"wrote {out} at {args.size[0]}x{args.size[1]}")
     return 0

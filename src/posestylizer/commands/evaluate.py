@@ -113,7 +113,7 @@ def _collect(args: argparse.Namespace, progress: Progress) -> tuple:
     return _collect_checkpoint(args, progress)
 
 
-def _collect_checkpoint(args: argparse.Namespace, progress) -> tuple:
+def _collect_checkpoint(args: argparse.Namespace, progress: Progress) -> tuple:
     """Generate the pairs in memory (the checkpoint's contract: image size, sigma, layout unless --layout), write
     them into --out, and score the images in memory: the paper protocol through each pair's JPEG grid (the bytes
     written to OUT/grids), the clean one lossless against the targets as stored; in file-name order, as

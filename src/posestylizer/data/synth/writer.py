@@ -27,7 +27,7 @@ SYNTH_VERSION = 1
 SYNTH_PRESETS = ("market", "fashion")
 MASKS = "masks"  # <root>/masks/<phase>/<image stem>.png: ground-truth foreground, 0/255
 BACKGROUNDS = "backgrounds"  # <root>/backgrounds/<phase>/<image stem>.png: the plate without the person
-PARTS = "parts"  # <root>/parts/<phase>/<image stem>.png: body-part map, 0 = background, 1 + index in PART_NAMES
+PARTS_DIR = "parts"  # <root>/parts/<phase>/<image stem>.png: body-part map, 0 = background, 1 + index in PART_NAMES
 
 
 # ------------------------------------------------------------------------------------------------- paths and names
@@ -46,7 +46,7 @@ def background_dir(root: str | Path, phase: str) -> Path:
 def part_path(root: str | Path, phase: str, name: str) -> Path:
     """Body-part map (uint8 PNG: 0 background, 1 head, 2 torso, 3 arms, 4 legs; the parts tile the mask) that
     :func:`write_dataset` wrote for image ``name``."""
-    return Path(root) / PARTS / phase / f"{Path(name).stem}.png"
+    return Path(root) / PARTS_DIR / phase / f"{Path(name).stem}.png"
 
 
 def mask_path(root: str | Path, phase: str, name: str) -> Path:
@@ -151,7 +151,7 @@ def _prepare_output(out: Path, layout: Layout) -> None:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    for folder in (MASKS, BACKGROUNDS, PARTS):
+    for folder in (MASKS, BACKGROUNDS, PARTS_DIR):
         shutil.rmtree(out / folder, ignore_errors=True)
 
 
