@@ -196,6 +196,9 @@ def run_study(opts: ReidStudyOptions) -> Path:
 
     if opts.train_identities < 2 or opts.test_identities < 2 or opts.poses < 3 or not opts.seeds:
         raise ConfigError("--train-identities and --test-identities must be >= 2, --poses >= 3, --seeds not empty")
+    from posestylizer.runtime.extras import import_extra
+
+    import_extra("torchmetrics", "study", "posestylizer experiments reid")  # say so before an hour of work
     out = Path(opts.out)
     _check_out(opts, out)
     progress = Progress(opts.progress)

@@ -89,8 +89,10 @@ def retrieval_scores(net: ReidNet, test: ImageSet, query: list[int], gallery: li
     """Rank-1 and mAP of ``query`` against ``gallery`` (indices into ``test``) by cosine similarity, Market style:
     gallery images of the query's person taken by the query's camera are left out of its ranking; a query with no
     match left is skipped. Computed by torchmetrics' ``RetrievalHitRate(top_k=1)`` and ``RetrievalMAP``."""
-    from torchmetrics.retrieval import RetrievalHitRate, RetrievalMAP
+    from posestylizer.runtime.extras import import_extra
 
+    retrieval = import_extra("torchmetrics.retrieval", "study", "the re-ID study's rank-1 and mAP")
+    RetrievalHitRate, RetrievalMAP = retrieval.RetrievalHitRate, retrieval.RetrievalMAP  # noqa: N806 (classes)
     emb = net.embed(test.images)
     q, g = torch.as_tensor(query), torch.as_tensor(gallery)
     sim = emb[q] @ emb[g].T  # (Q, G)
