@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--train-identities", type=int, default=300, metavar="N", help="training people (default 300)")
     r.add_argument("--test-identities", type=int, default=100, metavar="N", help="held-out people (default 100)")
     r.add_argument("--poses", type=int, default=6, metavar="N", help="real images per person (default 6)")
-    r.add_argument("--aps-steps", type=int, default=800, metavar="N", help="APS training iterations (default 800)")
+    r.add_argument("--aps-steps", type=int, default=500, metavar="N", help="APS training iterations (default 500)")
     r.add_argument("--aug-poses", type=int, default=2, metavar="K", help="generated images per real training image "
                    "(default 2)")  # fmt: skip
     r.add_argument("--reid-steps", type=int, default=800, metavar="N", help="re-ID iterations per run (default 800)")

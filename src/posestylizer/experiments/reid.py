@@ -46,7 +46,7 @@ class ReidStudyOptions:
     train_identities: int = 300
     test_identities: int = 100
     poses: int = 6  # real images per person
-    aps_steps: int = 800  # APS training iterations (demo preset, batch 8)
+    aps_steps: int = 500  # APS training iterations (demo preset, batch 8)
     aug_poses: int = 2  # K: generated images per real training image
     reid_steps: int = 800  # re-ID iterations per arm and seed
     reid_batch: int = 64

@@ -5,6 +5,8 @@ does); their Market-style names (``PPPP_cXsY_...``) give the person id and the c
 into query and gallery by camera, as Market-1501 does: per person, the first image of each of its first
 ``QUERY_CAMERAS`` cameras is a query, every other image is in the gallery. A query's gallery images of the same
 person *and* camera are excluded at evaluation, as Market's protocol does, so a match must come from another camera.
+The synthetic camera number is a label only: a person keeps one background plate (shifted) in all its images, so
+unlike Market a "camera" change does not change the scene; the study's README section says what that implies.
 """
 
 from __future__ import annotations
