@@ -15,7 +15,7 @@ from posestylizer.runtime.nativelog import filtered_native_stderr, set_verbose
 
 # Modules under posestylizer.commands, in the order they appear in --help.
 COMMANDS = ("demo", "train", "evaluate", "generate", "animate", "export", "serve", "convert", "data", "pose", "ablate",
-            "viz", "bench", "augment")
+            "viz", "bench", "augment", "experiments")
 
 
 class OneLineParser(argparse.ArgumentParser):
