@@ -9,7 +9,7 @@ choices that do not exist, and options in any order. The promises:
 - no file that existed before the command changed (outputs never replace what the user made without --force,
   which the fuzz never passes).
 
-Commands that would start long work on valid input (demo, train, ablate, bench, augment, serve) are run with their
+Commands that would start long work on valid input (demo, train, ablate, bench, serve, experiments reid) are run with their
 long-running entry points replaced by a stub that records the call: their argument and config checking is what is
 fuzzed. Deterministic (derandomized, no database) and bounded: a few minutes on 2 cores.
 """
@@ -57,6 +57,7 @@ STUBBED = {  # command -> (module, attribute) of the long-running work
     "ablate": ("posestylizer.experiments.ablate", "run_study"),
     "bench": ("posestylizer.bench.suite", "run"),
     "serve": ("uvicorn", "run"),
+    "experiments reid": ("posestylizer.experiments.reid", "run_study"),
 }
 
 
