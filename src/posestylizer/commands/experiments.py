@@ -37,11 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posestylizer.experiments.reid import ReidStudyOptions, run_study
+    from posestylizer.runtime.progress import Progress
 
     opts = ReidStudyOptions(out=args.out, train_identities=args.train_identities,
                             test_identities=args.test_identities, poses=args.poses, aps_steps=args.aps_steps,
                             aug_poses=args.aug_poses, reid_steps=args.reid_steps, reid_batch=args.reid_batch,
-                            reid_width=args.reid_width, seeds=args.seeds, progress=not args.quiet)  # fmt: skip
+                            reid_width=args.reid_width, seeds=args.seeds, progress=Progress(not args.quiet))  # fmt: skip
     table = run_study(opts)
     print(table.read_text(), flush=True)
     print(f"table: {table}  figure: {table.parent / 'reid.png'}", flush=True)

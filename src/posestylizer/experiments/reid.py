@@ -25,11 +25,25 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from posestylizer.augment import AugmentOptions, run_augment
+from posestylizer.checkpoints.contract import InputContract
+from posestylizer.checkpoints.native import is_checkpoint_folder, save_generator
+from posestylizer.config import load_config
+from posestylizer.data.dataset import PairDataset
+from posestylizer.data.layouts import get_layout
+from posestylizer.data.resize import resize_dataset
+from posestylizer.data.synth import write_dataset
 from posestylizer.errors import ConfigError
+from posestylizer.experiments.reid_data import ImageSet, drift, query_gallery, read_folder, read_manifest
+from posestylizer.experiments.reid_net import retrieval_scores, train_reid
+from posestylizer.experiments.reid_report import write_report
+from posestylizer.models import Generator, init_generator_weights
+from posestylizer.runtime.extras import import_extra
 from posestylizer.runtime.files import write_text_atomic
-from posestylizer.runtime.progress import Progress
+from posestylizer.runtime.progress import QUIET, Progress
+from posestylizer.training.run import train
 
-ARMS = (
+STUDY_ARMS = (
     ("real", None, "real images only"),
     ("real+aps", "trained", "real + trained-APS images"),
     ("real+untrained", "untrained", "real + untrained-APS images"),
@@ -53,7 +67,7 @@ class ReidStudyOptions:
     reid_width: int = 16
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     data_seed: int = 0
-    progress: bool = True
+    progress: Progress = QUIET
 
     def decisive(self) -> dict:
         """The options that decide the results (``progress`` and the seed list do not: more seeds may be added)."""
@@ -87,9 +101,6 @@ def _done(path: Path) -> dict | None:
 # ---------------------------------------------------------------------------------------------------------- stages
 def prepare_data(opts: ReidStudyOptions, out: Path, cfg, progress: Progress) -> dict:
     """Render and resize the synthetic people once; returns the stage's record (counts, CPU seconds)."""
-    from posestylizer.data.layouts import get_layout
-    from posestylizer.data.resize import resize_dataset
-    from posestylizer.data.synth import write_dataset
 
     marker = out / "data.json"
     if (record := _done(marker)) is not None:
@@ -111,12 +122,6 @@ def train_aps(opts: ReidStudyOptions, out: Path, cfg) -> dict:
     """Train APS on the training people (``aps_steps`` iterations) and save the untrained generator beside it."""
     import torch
 
-    from posestylizer.checkpoints.contract import InputContract
-    from posestylizer.checkpoints.native import is_checkpoint_folder, save_generator
-    from posestylizer.data.dataset import PairDataset
-    from posestylizer.models import Generator, init_generator_weights
-    from posestylizer.training.run import train
-
     untrained = out / "aps" / "untrained" / "generator"
     if not is_checkpoint_folder(untrained):
         torch.manual_seed(cfg.train.seed)  # the network exactly as the trained run starts
@@ -137,7 +142,6 @@ def train_aps(opts: ReidStudyOptions, out: Path, cfg) -> dict:
 
 def augment(opts: ReidStudyOptions, out: Path, which: str) -> dict:
     """``posestylizer augment`` of the training set with the ``which`` (trained | untrained) generator."""
-    from posestylizer.augment import AugmentOptions, run_augment
 
     marker = out / "aug" / f"{which}.json"
     if (record := _done(marker)) is not None:
@@ -155,8 +159,6 @@ def augment(opts: ReidStudyOptions, out: Path, which: str) -> dict:
 def run_arm(opts: ReidStudyOptions, out: Path, arm: str, source: str | None, seed: int, sets: dict,
             progress: Progress) -> dict:  # fmt: skip
     """Train and evaluate one re-ID model (skipped when its ``result.json`` exists); returns the result."""
-    from posestylizer.experiments.reid_data import ImageSet, drift
-    from posestylizer.experiments.reid_net import retrieval_scores, train_reid
 
     path = out / "arms" / arm / f"seed{seed}" / RESULT_FILE
     if (record := _done(path)) is not None:
@@ -175,9 +177,6 @@ def run_arm(opts: ReidStudyOptions, out: Path, arm: str, source: str | None, see
 
 
 def _load_sets(out: Path) -> dict:
-    from posestylizer.data.layouts import get_layout
-    from posestylizer.experiments.reid_data import query_gallery, read_folder, read_manifest
-
     lay = get_layout(SYNTH_PRESET)
     sets = {"real": read_folder(lay.image_dir(out / "data", "train")), "test": read_folder(lay.image_dir(out / "data", "test"))}
     sets["query"], sets["gallery"] = query_gallery(sets["test"])
@@ -191,17 +190,14 @@ def _load_sets(out: Path) -> dict:
 # ------------------------------------------------------------------------------------------------------------ main
 def run_study(opts: ReidStudyOptions) -> Path:
     """Run (or resume) the study; returns the path of ``table.md``."""
-    from posestylizer.config import load_config
-    from posestylizer.experiments.reid_report import write_report
 
     if opts.train_identities < 2 or opts.test_identities < 2 or opts.poses < 3 or not opts.seeds:
         raise ConfigError("--train-identities and --test-identities must be >= 2, --poses >= 3, --seeds not empty")
-    from posestylizer.runtime.extras import import_extra
 
     import_extra("torchmetrics", "study", "posestylizer experiments reid")  # say so before an hour of work
     out = Path(opts.out)
     _check_out(opts, out)
-    progress = Progress(opts.progress)
+    progress = opts.progress
     half = max(1, (opts.aps_steps + 1) // 2)  # the demo recipe: constant LR for half the steps, then linear to 0
     cfg = load_config("demo", overrides=[f"data.root={out / 'data'}", f"train.seed={opts.data_seed}",
                                          f"train.epoch_length={half * 8}", "train.batch_size=8"])  # fmt: skip
@@ -214,7 +210,7 @@ def run_study(opts: ReidStudyOptions) -> Path:
         stages[f"augment_{g}"] = augment(opts, out, g)
     sets = None
     results = []
-    todo = [(a, s, seed) for a, s, _ in ARMS for seed in opts.seeds]
+    todo = [(a, s, seed) for a, s, _ in STUDY_ARMS for seed in opts.seeds]
     for k, (arm, source, seed) in enumerate(todo):
         if not (out / "arms" / arm / f"seed{seed}" / RESULT_FILE).is_file():
             _log(f"[4/5] re-ID {k + 1}/{len(todo)}: {arm}, seed {seed}, {opts.reid_steps} iterations")
@@ -222,4 +218,4 @@ def run_study(opts: ReidStudyOptions) -> Path:
                 sets = _load_sets(out)
         results.append(run_arm(opts, out, arm, source, seed, sets, progress))
     _log(f"[5/5] table and figure -> {out}")
-    return write_report(out, results, stages, ARMS)
+    return write_report(out, results, stages, STUDY_ARMS)

@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from posestylizer.experiments.reid_data import ImageSet
+from posestylizer.runtime.extras import import_extra
+from posestylizer.runtime.progress import QUIET, Progress
 
 _MEAN, _STD = 0.45, 0.25  # rough statistics of the synthetic images; just to centre the input
 
@@ -59,7 +61,7 @@ class ReidNet(nn.Module):
 
 
 def train_reid(train: ImageSet, *, steps: int, seed: int, batch: int = 64, lr: float = 2e-3, width: int = 32,
-               device: str = "cpu", progress=None) -> ReidNet:  # fmt: skip
+               device: str = "cpu", progress: Progress = QUIET) -> ReidNet:  # fmt: skip
     """Train a :class:`ReidNet` from scratch on ``train`` for ``steps`` iterations of ``batch`` images drawn uniformly
     (with ``seed``: initialisation and draw); Adam, cosine learning-rate decay to 0."""
     labels = {int(p): k for k, p in enumerate(sorted(set(train.pids.tolist())))}
@@ -69,7 +71,7 @@ def train_reid(train: ImageSet, *, steps: int, seed: int, batch: int = 64, lr: f
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    steps_iter = range(steps) if progress is None else progress(range(steps), f"re-ID seed {seed}", unit="step")
+    steps_iter = progress(range(steps), f"re-ID seed {seed}", unit="step")
     net.train()
     for _ in steps_iter:
         idx = torch.randint(len(train), (batch,), generator=gen)
@@ -89,7 +91,6 @@ def retrieval_scores(net: ReidNet, test: ImageSet, query: list[int], gallery: li
     """Rank-1 and mAP of ``query`` against ``gallery`` (indices into ``test``) by cosine similarity, Market style:
     gallery images of the query's person taken by the query's camera are left out of its ranking; a query with no
     match left is skipped. Computed by torchmetrics' ``RetrievalHitRate(top_k=1)`` and ``RetrievalMAP``."""
-    from posestylizer.runtime.extras import import_extra
 
     retrieval = import_extra("torchmetrics.retrieval", "study", "the re-ID study's rank-1 and mAP")
     RetrievalHitRate, RetrievalMAP = retrieval.RetrievalHitRate, retrieval.RetrievalMAP  # noqa: N806 (classes)
