@@ -131,8 +131,10 @@ def workdir(tmp_path, monkeypatch):
         else:
             path.write_bytes(data)
     monkeypatch.chdir(tmp_path)
-    for module, attr in STUBBED.values():
-        mod = pytest.importorskip(module)
+    # Import every stubbed module before patching any: a module imported while another's entry point is
+    # stubbed would bind the stub by name (`from x import train`) and keep it after this test ends.
+    modules = [(pytest.importorskip(module), attr) for module, attr in STUBBED.values()]
+    for mod, attr in modules:
         monkeypatch.setattr(mod, attr, _stub)
     return tmp_path
 
