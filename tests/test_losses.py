@@ -173,3 +173,28 @@ def test_feature_matching_is_off_in_the_presets_and_adds_its_term_when_on():
     # a fake equal to its target matches every feature
     _, same = on.generator(tgt.clone(), tgt, src, pose)
     assert same["G/fm"].item() == 0
+
+
+def test_masked_l1_is_the_mean_inside_the_mask_and_needs_the_mask():
+    for preset in ("market", "fashion", "synthetic"):
+        assert load_config(preset).loss.lambda_l1_mask == 0  # the paper's objective
+    d_pb, d_pp = _TinyD(21, True), _TinyD(6, True)
+    fake, tgt = torch.zeros(2, 3, 8, 4, requires_grad=True), torch.zeros(2, 3, 8, 4)
+    tgt[:, :, :2] = 1.0  # the top quarter differs by 1, the rest by 0
+    mask = torch.zeros(2, 1, 8, 4, dtype=torch.bool)
+    mask[:, :, :4] = True  # half the mask covers the difference
+    pose, src = torch.zeros(2, 18, 8, 4), torch.zeros(2, 3, 8, 4)
+    off = APSObjective(LossConfig(perceptual=False), d_pb=d_pb, d_pp=d_pp)
+    on = APSObjective(LossConfig(perceptual=False, lambda_l1_mask=4.0), d_pb=d_pb, d_pp=d_pp)
+    loss_off, stats_off = off.generator(fake, tgt, src, pose, mask)
+    loss_on, stats_on = on.generator(fake, tgt, src, pose, mask)
+    assert "G/l1_mask" not in stats_off and stats_off["G/l1"].item() == pytest.approx(0.25)
+    assert stats_on["G/l1_mask"].item() == pytest.approx(0.5)
+    assert loss_on.item() == pytest.approx(loss_off.item() + 4.0 * 0.5)
+    fake.grad = None
+    on.reconstruction(fake + 0.5, tgt, mask)["l1_mask"].backward()
+    assert fake.grad[:, :, 4:].abs().sum() == 0 and fake.grad[:, :, :4].abs().min() > 0  # pulls inside the mask only
+    _, empty = on.generator(fake, tgt, src, pose, torch.zeros_like(mask))
+    assert empty["G/l1_mask"].item() == 0
+    with pytest.raises(ValueError, match="lambda_l1_mask"):
+        on.generator(fake, tgt, src, pose)

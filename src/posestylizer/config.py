@@ -129,6 +129,7 @@ class LossConfig:
     vgg_weights: str = ""  # local VGG19 state-dict file; empty = torchvision's ImageNet weights
     pool_size: Count = 50  # fake-pair image pool per discriminator (0 = off)
     lambda_fm: NonNegative = 0.0  # discriminator feature matching in L_G (not in the paper: 0 there)
+    lambda_l1_mask: NonNegative = 0.0  # extra L1 inside the target's pose mask (not in the paper: 0 there)
 
 
 @dataclass

@@ -189,7 +189,7 @@ def loop_case(cfg: ExperimentConfig, batch: int, device: torch.device, options: 
     tmp = tempfile.TemporaryDirectory(prefix="posestylizer-bench-")
     cfg = _on_synthetic_people(cfg, Path(tmp.name))
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=device.type))
-    dataset = PairDataset.from_config(cfg, "train", masks=False, check=False)
+    dataset = PairDataset.from_config(cfg, "train", check=False)
     vgg, runs = _perceptual(cfg), {"n": 0}
 
     def call() -> None:

@@ -163,8 +163,9 @@ class PairDataset(torch.utils.data.Dataset):
     def from_config(cls, cfg: Any, phase: str = "train", **kwargs: Any) -> PairDataset:
         """Build from an ExperimentConfig (``cfg.data`` and ``cfg.model.image_size``).
 
-        ``tgt_mask`` is computed for the test phase only unless ``masks=`` says otherwise: training does not use it
-        and it costs more than the rest of an item (about 2.5 ms per pair at 128x64).
+        ``tgt_mask`` is computed for the test phase, and for training only when ``loss.lambda_l1_mask`` > 0 (the
+        masked L1 term needs it), unless ``masks=`` says otherwise: it costs more than the rest of an item (about
+        2.5 ms per pair at 128x64).
         """
         data = cfg.data
         if not data.root:
@@ -177,7 +178,7 @@ class PairDataset(torch.utils.data.Dataset):
             "heatmap_sigma": data.heatmap_sigma,
             "precomputed_heatmaps": data.use_precomputed_heatmaps,
             "flip": data.flip and phase == "train",
-            "masks": phase == "test",
+            "masks": phase == "test" or (phase == "train" and cfg.loss.lambda_l1_mask > 0),
         }
         options.update(kwargs)
         return cls(data.root, phase, **options)

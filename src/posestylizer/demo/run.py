@@ -198,7 +198,7 @@ def run_demo(opts: DemoOptions) -> Path:
     run_dir = out / "run"
     _log(f"[1/4] synthetic people: {opts.identities} identities x {opts.poses} poses -> {out / 'data'}")
     cfg, summary = _prepare_data(opts, out, progress)
-    train_set = PairDataset.from_config(cfg, "train", masks=False)
+    train_set = PairDataset.from_config(cfg, "train")
     test_set = PairDataset.from_config(cfg, "test", masks=False)
     t_data = time.perf_counter() - t0
 

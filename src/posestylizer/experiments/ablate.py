@@ -156,7 +156,7 @@ def load_study_data(cfg: ExperimentConfig, opts: AblateOptions) -> StudyData:
     root = Path(cfg.data.root)
     if not root.is_dir():
         raise DataError(f"--data {opts.data}: no such folder")
-    train_set = PairDataset.from_config(cfg, "train", masks=False)
+    train_set = PairDataset.from_config(cfg, "train")
     try:
         test_set = PairDataset.from_config(cfg, "test", masks=False)
     except DataError as err:

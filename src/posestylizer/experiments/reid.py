@@ -133,7 +133,7 @@ def train_aps(opts: ReidStudyOptions, out: Path, cfg) -> dict:
     run_dir = out / "aps" / "trained"
     shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished run starts over: it is the short part of the study
     c0 = time.process_time()
-    result = train(cfg, PairDataset.from_config(cfg, "train", masks=False), run_dir, max_steps=opts.aps_steps,
+    result = train(cfg, PairDataset.from_config(cfg, "train"), run_dir, max_steps=opts.aps_steps,
                    progress=opts.progress, perceptual=None)  # fmt: skip
     record = {"steps": result.steps, "cpu_s": time.process_time() - c0}
     write_text_atomic(marker, json.dumps(record, indent=2) + "\n")

@@ -240,8 +240,8 @@ class Trainer:
         return torch.autocast(self.dist.device.type, dtype=self.autocast_dtype)
 
     def _to_device(self, batch: dict) -> dict[str, torch.Tensor]:
-        nb, fmt = self.dist.device.type == "cuda", self._memory_format
-        return {k: batch[k].to(self.dist.device, non_blocking=nb, memory_format=fmt) for k in BATCH_KEYS}
+        nb, fmt, moved = self.dist.device.type == "cuda", self._memory_format, (*BATCH_KEYS, "tgt_mask")
+        return {k: v.to(self.dist.device, non_blocking=nb, memory_format=fmt) for k, v in batch.items() if k in moved}
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optimizers[name]
@@ -262,7 +262,7 @@ class Trainer:
         src_img, src_pose, tgt_img, tgt_pose = (b[k] for k in BATCH_KEYS)
         with self._autocast():
             fake = self.g_call(src_img, src_pose, tgt_pose)
-            loss_g, stats = self.objective.generator(fake, tgt_img, src_img, tgt_pose)
+            loss_g, stats = self.objective.generator(fake, tgt_img, src_img, tgt_pose, b.get("tgt_mask"))
         self._update("G", loss_g)
         fake = fake.detach()
         # D_PP then D_PB, both on the fake made before G's step; fakes go through the pools as full D inputs.

@@ -27,6 +27,13 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` (B, C, H, W) over the pixels where ``mask`` (bool (B, 1, H, W)) is set, all channels;
+    0 (with gradient) when no pixel is set."""
+    weight = mask.to(values.dtype).expand_as(values)
+    return (values * weight).sum() / weight.sum().clamp(min=1.0)
+
+
 def gan_loss(pred: torch.Tensor, target_is_real: bool, mode: str) -> torch.Tensor:
     """Reference ``GANLoss`` (§5.1): mean over every element of the D output map, targets 1 (real) / 0 (fake).
 
@@ -162,9 +169,16 @@ class APSObjective(nn.Module):
         self.d_pb, self.d_pp = d_pb, d_pp
         self.perceptual = perceptual
 
-    def reconstruction(self, fake_img: torch.Tensor, tgt_img: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``l1_plus_perL1``: mean |fake - target| and mean |phi(fake) - phi(target)| (unweighted)."""
-        terms = {"l1": (fake_img.float() - tgt_img.float()).abs().mean()}
+    def reconstruction(
+        self, fake_img: torch.Tensor, tgt_img: torch.Tensor, tgt_mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """``l1_plus_perL1``: mean |fake - target| and mean |phi(fake) - phi(target)| (unweighted); with
+        ``tgt_mask`` (bool (B, 1, H, W), the target's pose mask) also ``l1_mask``, the mean |fake - target| over the
+        masked pixels only."""
+        diff = (fake_img.float() - tgt_img.float()).abs()
+        terms = {"l1": diff.mean()}
+        if tgt_mask is not None:
+            terms["l1_mask"] = masked_mean(diff, tgt_mask)
         if self.perceptual is not None:
             with torch.no_grad():
                 target_feat = self.perceptual(tgt_img)
@@ -172,10 +186,42 @@ class APSObjective(nn.Module):
         return terms
 
     def generator(
-        self, fake_img: torch.Tensor, tgt_img: torch.Tensor, src_img: torch.Tensor, tgt_pose: torch.Tensor
+        self, fake_img: torch.Tensor, tgt_img: torch.Tensor, src_img: torch.Tensor, tgt_pose: torch.Tensor,
+        tgt_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """L_G = λ_A·L1 + λ_B·perceptual + λ_GAN·(GAN(D_PB(fake, BP2)) + GAN(D_PP(fake, P1))) / 2, both toward real;
-        plus λ_FM·feature matching (:meth:`feature_matching`) when ``loss.lambda_fm`` > 0 (not the paper's)."""
+        plus λ_FM·feature matching (:meth:`feature_matching`) when ``loss.lambda_fm`` > 0, and λ_M·L1 inside the
+        target's pose mask ``tgt_mask`` when ``loss.lambda_l1_mask`` > 0 (neither is the paper's).
+
+        The masked L1 is there because the person is a third of a Market-like frame: the plain L1 is mostly
+        background, so a blurred or missing arm costs it little."""
+        c = self.cfg
+        if c.lambda_l1_mask > 0 and tgt_mask is None:
+            raise ValueError("loss.lambda_l1_mask > 0 needs the target's pose mask: give the batch a tgt_mask "
+                             "(PairDataset.from_config(cfg, 'train') adds it)")
+        gan_pb, gan_pp, fm = self._adversarial(fake_img, tgt_img, src_img, tgt_pose)
+        rec = self.reconstruction(fake_img, tgt_img, tgt_mask if c.lambda_l1_mask > 0 else None)
+        loss = c.lambda_gan * (gan_pb + gan_pp) / 2 + c.lambda_l1 * rec["l1"]
+        if "l1_mask" in rec:
+            loss = loss + c.lambda_l1_mask * rec["l1_mask"]
+        if "perceptual" in rec:
+            loss = loss + c.lambda_perceptual * rec["perceptual"]
+        if fm is not None:
+            loss = loss + c.lambda_fm * fm
+        stats = {"G/gan_PB": gan_pb, "G/gan_PP": gan_pp, "G/l1": rec["l1"], "G/total": loss}
+        if "perceptual" in rec:
+            stats["G/perceptual"] = rec["perceptual"]
+        if "l1_mask" in rec:
+            stats["G/l1_mask"] = rec["l1_mask"]
+        if fm is not None:
+            stats["G/fm"] = fm
+        return loss, {k: v.detach() for k, v in stats.items()}
+
+    def _adversarial(
+        self, fake_img: torch.Tensor, tgt_img: torch.Tensor, src_img: torch.Tensor, tgt_pose: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """G's GAN terms on D_PB(fake, BP2) and D_PP(fake, P1), both toward real, and the feature-matching term
+        (None when ``loss.lambda_fm`` is 0), with both discriminators frozen."""
         c = self.cfg
         pb_fake, pp_fake = torch.cat([fake_img, tgt_pose], 1), torch.cat([fake_img, src_img], 1)
         with frozen(self.d_pb, self.d_pp):
@@ -185,20 +231,7 @@ class APSObjective(nn.Module):
                 fm = fm + self.feature_matching(feats_pp, torch.cat([tgt_img, src_img], 1), self.d_pp) / 2
             else:
                 out_pb, out_pp, fm = self.d_pb(pb_fake), self.d_pp(pp_fake), None
-            gan_pb = gan_loss(out_pb, True, c.gan_mode)
-            gan_pp = gan_loss(out_pp, True, c.gan_mode)
-        rec = self.reconstruction(fake_img, tgt_img)
-        loss = c.lambda_gan * (gan_pb + gan_pp) / 2 + c.lambda_l1 * rec["l1"]
-        if "perceptual" in rec:
-            loss = loss + c.lambda_perceptual * rec["perceptual"]
-        if fm is not None:
-            loss = loss + c.lambda_fm * fm
-        stats = {"G/gan_PB": gan_pb, "G/gan_PP": gan_pp, "G/l1": rec["l1"], "G/total": loss}
-        if "perceptual" in rec:
-            stats["G/perceptual"] = rec["perceptual"]
-        if fm is not None:
-            stats["G/fm"] = fm
-        return loss, {k: v.detach() for k, v in stats.items()}
+            return gan_loss(out_pb, True, c.gan_mode), gan_loss(out_pp, True, c.gan_mode), fm
 
     def _features(self, pb_fake: torch.Tensor, pp_fake: torch.Tensor):
         return self.d_pb.forward_features(pb_fake), self.d_pp.forward_features(pp_fake)

@@ -306,7 +306,7 @@ def load_datasets(cfg: ExperimentConfig, info: DistInfo):
     """
 
     def build(check: bool):
-        train_set = PairDataset.from_config(cfg, "train", masks=False, check=check)
+        train_set = PairDataset.from_config(cfg, "train", check=check)
         try:
             samples = PairDataset.from_config(cfg, "test", masks=False, check=check)
         except DataError:
