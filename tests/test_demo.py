@@ -98,12 +98,17 @@ def test_demo_smoke(tmp_path, capsys):
     assert "foreground IoU" in page and "arms IoU" in page and "--ground-truth" in page
     grid = np.asarray(Image.open(out / "report_grid.png"))
     assert (grid[:12] < 128).any()  # the column titles above the first row
-    table = printed[-8:-1]  # the results table (what was trained, metric titles, 3 methods, 2 margins), the path
+    table = printed[-9:-1]  # the results table (what was trained, metric titles, 3 methods, the ceiling, 2 margins)
     assert "iterations" in table[0] and "held-out pairs" in table[0]
     assert "arms IoU" in table[1] and table[2].startswith("source copied") and table[4].startswith("trained APS")
-    assert table[5].startswith("margin over source copied") and table[6].startswith("margin over untrained")
+    assert table[5].startswith("target person on the source's background (ceiling)")
+    assert table[6].startswith("margin over source copied") and table[7].startswith("margin over untrained")
     facts = json.loads((out / "metrics.json").read_text())
     assert set(facts["metrics"]) == {m for m, _ in METHODS}
+    # the ceiling is the target inside the person mask: the masked metrics are perfect there
+    assert facts["metrics"]["ideal"]["mask_ssim_gt"] == pytest.approx(1.0)
+    assert facts["metrics"]["ideal"]["mask_l1_gt"] == 0.0
+    assert set(facts["margins"]) == {"copy", "untrained"}
     assert set(facts["metrics"]["trained"]) == set(DEMO_METRICS)
     assert facts["timings"]["iterations"] >= 1
     for method, _ in METHODS:  # the same reports `posestylizer evaluate` writes, one per method
@@ -136,3 +141,6 @@ def test_text_table_lists_methods_then_margins():
     assert lines[0].split() == ["A", "↑", "B", "↓"]
     assert lines[1].split()[-2:] == ["0.500", "0.200"] and lines[2].split()[-2:] == ["0.750", "0.100"]
     assert lines[3].startswith("margin over source copied") and lines[3].split()[-2:] == ["+0.250", "+0.100"]
+    # a method the report does not have (one written before the ceiling row) is left out, not a KeyError
+    later = text_table(facts, columns, [("copy", "c"), ("trained", "t"), ("ideal", "ceiling")]).splitlines()
+    assert len(later) == 4 and not any(line.startswith("ceiling") for line in later)

@@ -17,6 +17,7 @@ from posestylizer.results.panels import pair_panels, panel_row, stack_rows
 
 GRID_SCALE = 3
 GRID_COLUMNS = ("source", "source pose", "target", "target pose", "untrained APS", "trained APS")
+CEILING = "ideal"  # the row of the best possible answer: a reference, not a method competing for the bold best value
 CURVES = (
     ("G/total", "generator loss L_G"),
     ("G/l1", "L1 (generated vs target)"),
@@ -114,14 +115,16 @@ class Column:
 
 
 def metrics_table(facts: dict, columns: list[Column], methods: list[tuple[str, str]]) -> str:
-    """Rows: each method (best value per column in bold), then the trained model's margin over each other method."""
+    """Rows: each method (the best value per column in bold, the ceiling row aside), then the trained model's margin
+    over each baseline."""
     table, margins = facts["metrics"], facts["margins"]
     head = "".join(f"<th>{html.escape(c.label)} {'↑' if c.higher_is_better else '↓'}</th>" for c in columns)
-    body = []
+    methods = [(key, label) for key, label in methods if key in table]  # a report from before the ceiling row
+    body, ranked = [], [m for m, _ in methods if m != CEILING]
     for key, label in methods:
         cells = []
         for c in columns:
-            best = (max if c.higher_is_better else min)(table[m][c.key] for m, _ in methods)
+            best = (max if c.higher_is_better else min)(table[m][c.key] for m in ranked)
             value = table[key][c.key]
             text = f"{value:.4f}"
             cells.append(f"<td><b>{text}</b></td>" if value == best else f"<td>{text}</td>")
@@ -138,6 +141,7 @@ def text_table(facts: dict, columns: list[Column], methods: list[tuple[str, str]
     (label and arrow: which way is better), values to 3 decimals."""
     table, margins = facts["metrics"], facts["margins"]
     labels = dict(methods)
+    methods = [(key, label) for key, label in methods if key in table]  # a report from before the ceiling row
     rows = [(label, [f"{table[key][c.key]:.3f}" for c in columns]) for key, label in methods]
     rows += [(f"margin over {labels[b].split(' (')[0]}", [f"{margins[b][c.key]:+.3f}" for c in columns])
              for b in margins]  # fmt: skip
