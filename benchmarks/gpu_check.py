@@ -7,8 +7,8 @@
 Checks, in order, each with its own time budget (a check past its budget skips its remaining rows; a failing check
 is recorded with its error line and the others continue):
 
-- ``ceiling``: best FLOP/s of same-dtype probes (GEMM, channels_last 3x3 conv fwd+bwd) per dtype; every row's
-  share is its FLOP/s over this ceiling;
+- ``ceiling``: the bench's ceiling (``posestylizer.bench.ceiling``: GEMM and 3x3 convolution probes) per dtype;
+  every row's share is its FLOP/s over this ceiling;
 - ``equivalence``: the authors' generator fixtures on the device (fp32 strict to 1e-5; TF32 and channels_last);
 - ``inference``: market and fashion generators, fp32 / bf16 / fp16, NCHW / channels_last, CUDA graphs,
   torch.compile, on real pose maps;
@@ -65,7 +65,8 @@ def ceiling_rows(ctx: Ctx) -> list[dict]:
 
 
 CHECKS = (
-    Check("ceiling", 30, "GEMM 8192^2 and channels_last conv3x3 64x256x64x64 fwd+bwd per dtype, best of the two",
+    Check("ceiling", 30, "the bench's ceiling per dtype: GEMM 8192^2 and conv3x3 8x512x128x128 (NCHW and channels_last "
+          "fwd, channels_last fwd+bwd), best of 3 runs",
           ceiling_rows),
     Check("equivalence", 30, "authors' fixtures aps_market_ngf8_bnstats.pt, aps_fashion_ngf4.pt through "
           "load_generator on the device: fp32 strict (<= 1e-5), channels_last, cuDNN TF32", equivalence_rows),

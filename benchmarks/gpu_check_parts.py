@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posestylizer.bench.ceiling import machine_ceiling
 from posestylizer.bench.measure import synchronize
 from posestylizer.config import ExperimentConfig, load_config
 
@@ -121,45 +122,13 @@ def peak_mib(device: torch.device) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------- the ceiling
-def _gemm_probe(device: torch.device, dtype: torch.dtype, n: int, tiny: bool) -> Callable[[], float]:
-    gen = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(n, n, generator=gen).to(device=device, dtype=dtype) for _ in range(2))
-    return lambda: 2 * n**3 * rate(lambda: torch.mm(a, b), device, tiny, warmup=3)
-
-
-def _conv_probe(
-    device: torch.device, dtype: torch.dtype, shape: tuple[int, int, int, int], tiny: bool
-) -> Callable[[], float]:
-    """A channels_last 3x3 convolution, forward and backward (input and weight gradients: 3x the forward FLOPs)."""
-    n, c, h, w = shape
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(n, c, h, w, generator=gen).to(device=device, dtype=dtype).contiguous(
-        memory_format=torch.channels_last).requires_grad_(True)  # fmt: skip
-    conv = torch.nn.Conv2d(c, c, 3, padding=1, bias=False).to(device=device, dtype=dtype,
-                                                               memory_format=torch.channels_last)  # fmt: skip
-
-    def step() -> None:
-        conv(x).sum().backward()
-
-    return lambda: 3 * 2 * n * c * h * w * c * 9 * rate(step, device, tiny, warmup=3)
-
-
 def measure_ceiling(device: torch.device, dtype_name: str, tiny: bool) -> dict:
-    """Best FLOP/s of same-dtype probes, under this process's TF32 settings (the cases' settings).
-
-    Local stand-in for the bench's ceiling (posestylizer.bench, branch perf): a large square GEMM and a large
-    channels_last 3x3 convolution forward + backward, each warmed up and timed as the median of 3, best of the two.
-    """
-    dtype = DTYPES[dtype_name]
-    big = device.type == "cuda" and not tiny
-    probes = {
-        f"gemm {8192 if big else 256}^2": _gemm_probe(device, dtype, 8192 if big else 256, tiny),
-        "conv3x3 cl fwd+bwd " + ("64x256x64x64" if big else "2x16x16x16"):
-            _conv_probe(device, dtype, (64, 256, 64, 64) if big else (2, 16, 16, 16), tiny),
-    }  # fmt: skip
-    results = {name: probe() for name, probe in probes.items()}
-    best = max(results, key=results.get)
-    return {"flops": results[best], "by": best, "probes": results}
+    """The bench's ceiling (:func:`posestylizer.bench.ceiling.machine_ceiling`: a GEMM and 3x3 convolutions, NCHW
+    and channels_last, forward and forward + backward, warmed up, best of 3) in this dtype, under this process's TF32
+    settings (the cases' settings). GEMM side 8192 on a GPU (probes big enough to fill it), 256 when tiny."""
+    n = 8192 if device.type == "cuda" and not tiny else 256
+    best = machine_ceiling(device, DTYPES[dtype_name], n=n)
+    return {"flops": best.flops_per_s, "by": f"{best.probe} (n={n})", "probes": best.probes}
 
 
 def share(ctx: Ctx, dtype_name: str, flops: float) -> tuple[float | None, str]:
