@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--minutes", type=POSITIVE, default=10.0, help="wall-clock budget of the whole demo (default 10)")
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    p.add_argument("--identities", type=COUNT, default=120,
-                   help="synthetic people (default 120; the same 24 of the first 120 are held out whatever the "
+    p.add_argument("--identities", type=COUNT, default=600,
+                   help="synthetic people (default 600; the same 24 of the first 120 are held out whatever the "
                    "number, all others train)")  # fmt: skip
     p.add_argument("--poses", type=COUNT, default=8, help="images per person (default 8)")
     p.add_argument("--eval-pairs", type=COUNT, default=120, help="held-out pairs evaluated (default 120)")
