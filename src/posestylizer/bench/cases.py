@@ -70,7 +70,8 @@ def describe(cfg: ExperimentConfig, channels_last: bool) -> str:
 def random_inputs(
     cfg: ExperimentConfig, batch: int, device: torch.device, channels_last: bool
 ) -> dict[str, torch.Tensor]:
-    """A fixed random batch of the training keys: images in [-1, 1], pose maps in [0, 1]."""
+    """A fixed random batch of the training keys: images in [-1, 1], pose maps in [0, 1], and a random person mask
+    (bool, about a third of the pixels) where the recipe's masked L1 needs one (``loss.lambda_l1_mask`` > 0)."""
     h, w = cfg.model.image_size
     gen = torch.Generator().manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -84,6 +85,8 @@ def random_inputs(
     for key, c in shapes.items():
         x = torch.rand(batch, c, h, w, generator=gen)
         out[key] = (x * 2 - 1 if key.endswith("img") else x).to(device).contiguous(memory_format=fmt)
+    if cfg.loss.lambda_l1_mask > 0:
+        out["tgt_mask"] = (torch.rand(batch, 1, h, w, generator=gen) < 1 / 3).to(device)
     return out
 
 
@@ -102,7 +105,7 @@ def real_inputs(cfg: ExperimentConfig, batch: int, device: torch.device, channel
     batches = []
     for b, _ in zip(loader, range(count)):
         batches.append({k: v.to(device).contiguous(memory_format=fmt) for k, v in b.items()
-                        if k in ("src_img", "tgt_img", "src_pose", "tgt_pose")})  # fmt: skip
+                        if k in ("src_img", "tgt_img", "src_pose", "tgt_pose", "tgt_mask")})  # fmt: skip
     return batches, tmp.cleanup
 
 
