@@ -164,8 +164,10 @@ dl.metrics dt { font-weight: bold; margin-top: 4px; }
 </style>"""
 
 
-def _intro(facts: dict) -> str:
-    t, ids = facts["timings"], facts["identities"]
+def _intro(facts: dict, cfg: ExperimentConfig) -> str:
+    t, ids, loss = facts["timings"], facts["identities"], cfg.loss
+    masked = (f", plus an L1 inside the target's pose mask (weight {loss.lambda_l1_mask:g}; not the paper's)"
+              if loss.lambda_l1_mask > 0 else "")  # fmt: skip
     return f"""<h1>posestylizer demo: APS on synthetic people</h1>
 <p>The Appearance-aware Pose Stylizer (Huang et al., IJCAI 2020) trained from scratch on this machine's CPU
 ({facts["threads"]} threads) for {t["train_s"] / 60:.1f} minutes ({t["iterations"]} iterations,
@@ -173,7 +175,7 @@ def _intro(facts: dict) -> str:
 ({ids["train"]} identities, {facts["images"]["train"]} images for training).
 Whole demo: {t["total_s"] / 60:.1f} minutes (data {t["data_s"]:.0f} s).</p>
 <p class="note">The perceptual loss (VGG19 relu1_2) is <b>off</b> in this demo: no pretrained VGG19 weights can be
-downloaded offline. The objective is the paper's GAN (two discriminators, BCE) + L1 terms; train with
+downloaded offline. The objective is the paper's GAN (two discriminators, BCE) + L1 terms{masked}; train with
 <code>posestylizer train --vgg-weights FILE</code> for the full objective.</p>"""
 
 
@@ -222,7 +224,7 @@ def write_report(
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>posestylizer demo report</title>
 {STYLE}</head><body>
-{_intro(facts)}
+{_intro(facts, cfg)}
 
 <h2>Results on held-out identities</h2>
 <img src="report_grid.png" alt="result grid: {html.escape(", ".join(GRID_COLUMNS))}">
