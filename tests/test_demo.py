@@ -97,6 +97,7 @@ def test_demo_smoke(tmp_path, capsys):
     assert "perceptual loss (VGG19 relu1_2) is <b>off</b>" in page and "<svg" in page and "report_grid.png" in page
     assert "foreground IoU" in page and "arms IoU" in page and "--ground-truth" in page
     assert "an L1 inside the target's pose mask (weight 10; not the paper's)" in page  # the recipe says its terms
+    assert "Ceiling: the target person" in page
     grid = np.asarray(Image.open(out / "report_grid.png"))
     assert (grid[:12] < 128).any()  # the column titles above the first row
     table = printed[-9:-1]  # the results table (what was trained, metric titles, 3 methods, the ceiling, 2 margins)
