@@ -233,7 +233,7 @@ def test_one_training_step_at_the_demo_recipe(variant):
 
     base = load_config("demo", overrides=["train.batch_size=2", "loss.pool_size=2", "train.epoch_length=2"])
     cfg = load_variant(variant).apply(base)
-    data = ToyPairs(n=4, size=tuple(cfg.model.image_size))
+    data = ToyPairs(n=4, size=tuple(cfg.model.image_size), masks=True)  # the demo recipe's masked L1 needs them
     trainer = Trainer(cfg, data)
     before = [p.detach().clone() for p in trainer.G.parameters()]
     stats = trainer.train_step(default_collate([data[i] for i in range(2)]))

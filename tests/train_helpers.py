@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from posestylizer.config import load_config
-from posestylizer.keypoints.maps import heatmaps
+from posestylizer.keypoints.maps import heatmaps, pose_mask
 
 TINY = [
     "model.image_size=[32,16]", "model.n_blocks=2", "model.ngf=4", "model.ndf=4", "train.batch_size=4",
@@ -15,11 +15,12 @@ TINY = [
 
 
 class ToyPairs(torch.utils.data.Dataset):
-    """Random images and keypoints with the PairDataset item layout (pair i -> i + 1)."""
+    """Random images and keypoints with the PairDataset item layout (pair i -> i + 1); ``masks=True`` adds the
+    target's pose mask (``tgt_mask``), as a recipe with ``loss.lambda_l1_mask`` > 0 needs."""
 
-    def __init__(self, n: int = 12, size: tuple[int, int] = (32, 16), seed: int = 0) -> None:
+    def __init__(self, n: int = 12, size: tuple[int, int] = (32, 16), seed: int = 0, masks: bool = False) -> None:
         g = torch.Generator().manual_seed(seed)
-        self.size = size
+        self.size, self.masks = size, masks
         self.imgs = torch.rand(n, 3, *size, generator=g) * 2 - 1
         self.kp = torch.stack(
             [torch.randint(0, size[0], (n, 18), generator=g), torch.randint(0, size[1], (n, 18), generator=g)], -1
@@ -31,8 +32,11 @@ class ToyPairs(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         j = (i + 1) % len(self)
         pose = [torch.from_numpy(heatmaps(self.kp[k].numpy(), self.size, 2.0)) for k in (i, j)]
-        return {"src_img": self.imgs[i], "tgt_img": self.imgs[j], "src_pose": pose[0], "tgt_pose": pose[1],
+        item = {"src_img": self.imgs[i], "tgt_img": self.imgs[j], "src_pose": pose[0], "tgt_pose": pose[1],
                 "src_kp": self.kp[i], "tgt_kp": self.kp[j]}  # fmt: skip
+        if self.masks:
+            item["tgt_mask"] = torch.from_numpy(pose_mask(self.kp[j].numpy(), self.size))[None]
+        return item
 
 
 def tiny_config(preset: str = "market", extra: list[str] | None = None):
