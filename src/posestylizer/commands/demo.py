@@ -13,8 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="the whole loop offline on CPU: synthetic people, APS training, evaluation, report.html",
         description="Renders synthetic people, trains APS on them within the time budget, evaluates held-out "
-        "identities against two baselines (the source image copied; the untrained network) and writes "
-        "report.html. Prints the metrics table (baselines, trained, margins), then the report's path. No "
+        "identities against two baselines (the source image copied; the untrained network) and a ceiling (the "
+        "target person on the source's background) and writes report.html. Prints the metrics table (baselines, "
+        "trained, ceiling, margins), then the report's path. No "
         "downloads; the perceptual loss is off (no VGG19 weights). Override train.steps=N to train N iterations "
         "instead of the time left (recipes compared at equal work).",
     )
