@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from posestylizer.checkpoints.native import load_generator
 from posestylizer.config import ExperimentConfig, load_config
@@ -31,16 +30,15 @@ from posestylizer.data.layouts import get_layout
 from posestylizer.data.pairs import evenly_spaced
 from posestylizer.data.resize import resize_dataset
 from posestylizer.data.synth import background_path, mask_path, write_dataset
-from posestylizer.demo.report import Column, write_report
-from posestylizer.errors import ConfigError
+from posestylizer.demo.report import CEILING, Column, write_report
+from posestylizer.errors import ConfigError, DataError
 from posestylizer.inference.collect import collect
 from posestylizer.metrics.collect import Collection, ResultItem
 from posestylizer.metrics.evaluate import evaluate
-from posestylizer.metrics.inputs import EvalOptions
+from posestylizer.metrics.inputs import EvalOptions, read_ground_truth
 from posestylizer.metrics.registry import METRICS, Metric
 from posestylizer.metrics.write import write_reports
 from posestylizer.models import Generator, init_generator_weights
-from posestylizer.runtime.imagefiles import read_image
 from posestylizer.runtime.progress import QUIET, Progress
 from posestylizer.runtime.threads import fastest_threads, thread_candidates
 from posestylizer.training.distributed import DistInfo
@@ -54,7 +52,7 @@ METHODS = (
     ("copy", "source copied (baseline)"),
     ("untrained", "untrained APS (baseline)"),
     ("trained", "trained APS"),
-    ("ideal", "target person on the source's background (ceiling)"),
+    (CEILING, "target person on the source's background (ceiling)"),
 )
 SYNTH_PRESET = "market"  # the synthetic people are rendered at this preset's (and layout's) size, then resized
 # The train/test split is that of the first 120 people (24 held out) whatever --identities is: more people train more.
@@ -119,10 +117,13 @@ def ideal_answers(collection: Collection, data_root: str | Path) -> Collection:
 
     items = []
     for it in collection.items:
-        with Image.open(mask_path(data_root, "test", it.tgt_name)) as img:
-            person = np.asarray(img.convert("L")) > 127
-        plate = read_image(background_path(data_root, "test", it.src_name), it.target.shape[:2])
-        ideal = np.where(person[..., None], it.target, plate)
+        found = {}
+        for what, path in (("person mask", mask_path(data_root, "test", it.tgt_name)),
+                           ("background plate", background_path(data_root, "test", it.src_name))):  # fmt: skip
+            found[what] = read_ground_truth(path, it, what)  # the evaluation's own reader and rules
+            if found[what] is None:
+                raise DataError(f"{path}: {what} not found; the demo's data folder is incomplete (delete it and rerun)")
+        ideal = np.where(found["person mask"][..., None], it.target, found["background plate"])
         items.append(ResultItem(it.name, it.src_name, it.tgt_name, it.target, ideal))
     return Collection(items, "demo: the target person on the source's background plate", images=collection.images)
 
@@ -236,7 +237,7 @@ def run_demo(opts: DemoOptions) -> Path:
     trained = load_generator(run_dir / "generator")  # the exported checkpoint, as evaluate/convert read it
     indices = evenly_spaced(len(test_set), opts.eval_pairs)
     collections = generate_pairs(test_set, indices, {"untrained": untrained, "trained": trained}, progress)
-    collections["ideal"] = ideal_answers(collections["trained"], cfg.data.root)
+    collections[CEILING] = ideal_answers(collections["trained"], cfg.data.root)
     table, columns = evaluate_methods(collections, cfg.data.root, out / "eval", progress)
 
     _log("[4/4] writing the report")

@@ -172,7 +172,7 @@ class EvalInputs:
         out = []
         for it in self.items:
             name = name_of(it)
-            out.append(_read_ground_truth(where(root, phase, name) if root and name else None, it, what))
+            out.append(read_ground_truth(where(root, phase, name) if root and name else None, it, what))
         self._note_lacking(out, f"pair(s) without a ground-truth {what} in {root} (phase {phase})")
         return out
 
@@ -182,7 +182,7 @@ class EvalInputs:
             self.notes.append(f"{len(lacking)} {what}, e.g. {lacking[0]}")
 
 
-def _read_ground_truth(path: Path | None, item: ResultItem, what: str) -> np.ndarray | None:
+def read_ground_truth(path: Path | None, item: ResultItem, what: str) -> np.ndarray | None:
     """A person mask (boolean (H, W), > 127 is person), a part map (uint8 (H, W)) or a background plate (uint8
     (H, W, 3)) for ``item``; None if there is no file."""
 
